@@ -1,0 +1,44 @@
+# Two commands a newcomer needs: `make run` and `make test`. Both create .venv when missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint unit wheel-check bench golden clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall when the project's metadata changes; the install is editable, so source edits need nothing.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[emulator,test]'
+	touch $(STAMP)
+
+## run: the default routine in real time on this machine (terminal display, space = A, n = B, q = quit)
+run: $(STAMP)
+	$(BIN)/stretchbox run $(ARGS)
+
+## test: every check: import contracts, the test suite, the installed-wheel smoke test
+test: $(STAMP) lint unit wheel-check
+
+lint: $(STAMP)
+	$(BIN)/lint-imports
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# A wheel installed into a fresh venv, run from another directory, finds its routines and assets.
+wheel-check: $(STAMP)
+	bash tests/wheel_check.sh $(BIN)/python
+
+## bench: the benchmarks in benchmarks/ (not part of test: this machine is noisy)
+bench: $(STAMP)
+	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+## golden: re-render the golden screen images after a deliberate change
+golden: $(STAMP)
+	$(BIN)/python -m pytest -q tests --update-golden
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info device/*.egg-info

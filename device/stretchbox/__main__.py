@@ -1,0 +1,5 @@
+"""``python -m stretchbox`` is the ``stretchbox`` command."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,50 @@
+"""The view model of one screen: what to show, never how.
+
+A Frame is plain, hashable data, so the display adapter can skip a redraw by
+comparing it with the last one, and golden-image tests can build any screen
+without running a session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Every screen the device can show.
+SCREENS = ("splash", "idle", "prepare", "hold", "switch", "rest", "paused", "lead-in", "done", "error", "message")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One screen's content.
+
+    ``seconds`` is the whole number shown as the big countdown (rounded up,
+    so a 30 s hold shows 30 first and 1 in its last second). ``index`` is the
+    1-based stretch number out of ``count``. ``side`` is ``left``, ``right``
+    or None; the renderer mirrors the icon on the right side.
+    """
+
+    screen: str
+    title: str = ""
+    name: str = ""
+    icon: str = ""
+    side: str | None = None
+    seconds: int | None = None
+    index: int = 0
+    count: int = 0
+    text: str = ""
+    detail: str = ""
+    progress: float = 0.0
+    paused_screen: str = ""
+    completed: int = 0
+    skipped: int = 0
+    duration: int = 0
+
+    def __post_init__(self) -> None:
+        if self.screen not in SCREENS:
+            raise ValueError(f"unknown screen {self.screen!r}")
+
+
+def clock_text(seconds: int) -> str:
+    """``75`` -> ``1:15``; used for totals, not the big countdown."""
+    minutes, secs = divmod(max(0, int(seconds)), 60)
+    return f"{minutes}:{secs:02d}"

@@ -1,0 +1,296 @@
+"""The routine model and its validation, from plain mappings (no YAML here).
+
+Validation collects every problem at once; each names the path of the
+offending value (``("stretches", 2, "hold")``) so the file adapter can turn it
+into ``FILE:LINE:COL``. The core never sees a file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+SCHEMA_VERSION = 1
+MAX_STRETCHES = 100
+MAX_NAME = 40
+MAX_CUE = 80
+MAX_WHY = 400
+MAX_DESCRIPTION = 400
+MAX_DURATION = 3600
+DEFAULT_MIN_HOLD = 20
+
+Path = tuple[str | int, ...]
+
+
+class Sides(str, Enum):
+    """Which sides a stretch is held on. ``both`` means left, then right."""
+
+    BOTH = "both"
+    LEFT = "left"
+    RIGHT = "right"
+    NONE = "none"
+
+    @property
+    def order(self) -> tuple[str | None, ...]:
+        """The holds of one stretch, in order: a side name or None."""
+        return {
+            Sides.BOTH: ("left", "right"),
+            Sides.LEFT: ("left",),
+            Sides.RIGHT: ("right",),
+            Sides.NONE: (None,),
+        }[self]
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Seconds for each phase of a stretch."""
+
+    prepare: int = 5
+    hold: int = 30
+    switch: int = 5
+    rest: int = 5
+
+
+@dataclass(frozen=True)
+class Stretch:
+    name: str
+    icon: str
+    sides: Sides
+    timing: Timing
+    cue: str = ""
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class Routine:
+    name: str
+    stretches: tuple[Stretch, ...]
+    description: str = ""
+    min_hold: int = DEFAULT_MIN_HOLD
+    source: str = ""
+
+    def total_seconds(self) -> int:
+        """Planned length of the whole routine, without pauses."""
+        total = 0
+        for i, s in enumerate(self.stretches):
+            holds = len(s.sides.order)
+            total += s.timing.prepare + holds * s.timing.hold + (holds - 1) * s.timing.switch
+            if i < len(self.stretches) - 1:
+                total += s.timing.rest
+        return total
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with an input, at ``path`` inside it."""
+
+    path: Path
+    message: str
+
+    def where(self) -> str:
+        return format_path(self.path)
+
+
+class InvalidRoutine(ValueError):
+    """Raised with every problem found, not just the first."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems, key=lambda p: [str(x) for x in p.path])
+        super().__init__("; ".join(f"{p.where() or '<top>'}: {p.message}" for p in self.problems))
+
+
+def format_path(path: Path) -> str:
+    """``("stretches", 2, "hold")`` -> ``stretches[2].hold`` (0-based, like the data)."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+_DURATION = re.compile(r"^\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$", re.IGNORECASE)
+
+
+def parse_duration(value: Any) -> int:
+    """Whole seconds from ``30``, ``"30"``, ``"30s"``, ``"1m"`` or ``"1m30s"``.
+
+    Raises ValueError with a message a routine author can act on.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration like 30 or '1m30s', got {value!r}")
+    if isinstance(value, int):
+        seconds = value
+    elif isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"durations are whole seconds, got {value}")
+        seconds = int(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            seconds = int(text)
+        else:
+            m = _DURATION.match(text)
+            if not text or not m or (m.group(1) is None and m.group(2) is None):
+                raise ValueError(f"expected a duration like 30, '30s' or '1m30s', got {value!r}")
+            seconds = int(m.group(1) or 0) * 60 + int(m.group(2) or 0)
+    else:
+        raise ValueError(f"expected a duration like 30 or '1m30s', got {type_name(value)}")
+    if seconds < 0:
+        raise ValueError(f"a duration cannot be negative, got {seconds}")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"{seconds} s is longer than the {MAX_DURATION} s limit")
+    return seconds
+
+
+def type_name(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "text", int: "a number", float: "a number",
+            bool: "true/false", type(None): "nothing (null)"}.get(type(value), type(value).__name__)
+
+
+def suggest(key: str, allowed: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.5)
+    if close:
+        return f"unknown key '{key}': did you mean '{close[0]}'?"
+    return f"unknown key '{key}' (allowed: {', '.join(allowed)})"
+
+
+TOP_KEYS = ("schema", "name", "description", "defaults", "min_hold", "stretches")
+TIMING_KEYS = ("prepare", "hold", "switch", "rest")
+STRETCH_KEYS = ("name", "icon", "sides", "cue", "why") + TIMING_KEYS
+
+
+@dataclass
+class _Checker:
+    """Collects problems while walking one routine mapping."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, path: Path, message: str) -> None:
+        self.problems.append(Problem(path, message))
+
+    def mapping(self, value: Any, path: Path, allowed: tuple[str, ...]) -> dict:
+        if not isinstance(value, dict):
+            self.add(path, f"expected a mapping, got {type_name(value)}")
+            return {}
+        for key in value:
+            if key not in allowed:
+                self.add(path + (str(key),), suggest(str(key), allowed))
+        return value
+
+    def text(self, data: dict, key: str, path: Path, *, required: bool, limit: int) -> str:
+        if key not in data:
+            if required:
+                self.add(path, f"missing required key '{key}'")
+            return ""
+        value = data[key]
+        if not isinstance(value, str):
+            self.add(path + (key,), f"'{key}' must be text, got {type_name(value)}")
+            return ""
+        value = " ".join(value.split())
+        if required and not value:
+            self.add(path + (key,), f"'{key}' must not be empty")
+        elif len(value) > limit:
+            self.add(path + (key,), f"'{key}' is {len(value)} characters; at most {limit}")
+        elif any(not ch.isprintable() for ch in value):
+            self.add(path + (key,), f"'{key}' contains control characters")
+        return value
+
+    def duration(self, data: dict, key: str, path: Path, default: int | None) -> int | None:
+        if key not in data:
+            return default
+        try:
+            return parse_duration(data[key])
+        except ValueError as exc:
+            self.add(path + (key,), f"'{key}': {exc}")
+            return default
+
+
+def routine_from_mapping(data: Any, *, source: str = "") -> Routine:
+    """Build a Routine from plain data (as loaded from YAML), or raise InvalidRoutine."""
+    c = _Checker()
+    top = c.mapping(data, (), TOP_KEYS)
+    if not top and not isinstance(data, dict):
+        raise InvalidRoutine(c.problems)
+
+    schema = top.get("schema")
+    if "schema" not in top:
+        c.add((), f"missing required key 'schema' (write 'schema: {SCHEMA_VERSION}' at the top)")
+    elif schema != SCHEMA_VERSION or isinstance(schema, bool):
+        c.add(("schema",), f"unsupported schema {schema!r}; this device reads schema {SCHEMA_VERSION}")
+
+    name = c.text(top, "name", (), required=True, limit=MAX_NAME)
+    description = c.text(top, "description", (), required=False, limit=MAX_DESCRIPTION)
+    min_hold = c.duration(top, "min_hold", (), DEFAULT_MIN_HOLD)
+    assert min_hold is not None
+
+    base = Timing()
+    if "defaults" in top:
+        d = c.mapping(top["defaults"], ("defaults",), TIMING_KEYS)
+        base = Timing(**{k: c.duration(d, k, ("defaults",), getattr(base, k)) for k in TIMING_KEYS})
+    # A default hold under min_hold is reported once, where it is written.
+    if base.hold < min_hold or base.hold == 0:
+        where = ("defaults", "hold") if isinstance(top.get("defaults"), dict) and "hold" in top["defaults"] \
+            else ("min_hold",)
+        c.add(where, f"the default hold of {base.hold} s is under min_hold ({min_hold} s)"
+              if base.hold else "hold must be at least 1 s")
+
+    stretches: list[Stretch] = []
+    raw = top.get("stretches")
+    if "stretches" not in top:
+        c.add((), "missing required key 'stretches' (a list of stretches)")
+    elif not isinstance(raw, list):
+        c.add(("stretches",), f"'stretches' must be a list, got {type_name(raw)}")
+    elif not raw:
+        c.add(("stretches",), "'stretches' is empty; a routine needs at least one stretch")
+    elif len(raw) > MAX_STRETCHES:
+        c.add(("stretches",), f"{len(raw)} stretches; at most {MAX_STRETCHES}")
+    else:
+        for i, item in enumerate(raw):
+            s = _stretch(c, item, ("stretches", i), base, min_hold)
+            if s is not None:
+                stretches.append(s)
+
+    if c.problems:
+        raise InvalidRoutine(c.problems)
+    return Routine(name=name, stretches=tuple(stretches), description=description,
+                   min_hold=min_hold, source=source)
+
+
+ICON_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def _stretch(c: _Checker, item: Any, path: Path, base: Timing, min_hold: int) -> Stretch | None:
+    before = len(c.problems)
+    d = c.mapping(item, path, STRETCH_KEYS)
+    if not d:
+        if isinstance(item, dict):
+            c.add(path, "empty stretch: needs at least 'name' and 'icon'")
+        return None
+    name = c.text(d, "name", path, required=True, limit=MAX_NAME)
+    icon = c.text(d, "icon", path, required=False, limit=64) or "generic"
+    if "icon" in d and icon and not ICON_NAME.match(icon):
+        c.add(path + ("icon",), f"icon '{icon}' must be a built-in name or a file name beside the routine "
+                                "(letters, digits, '-', '_', '.'; no folders)")
+    cue = c.text(d, "cue", path, required=False, limit=MAX_CUE)
+    why = c.text(d, "why", path, required=False, limit=MAX_WHY)
+    sides = Sides.BOTH
+    if "sides" in d:
+        value = d["sides"]
+        try:
+            sides = Sides(value)
+        except ValueError:
+            allowed = [s.value for s in Sides]
+            hint = difflib.get_close_matches(str(value), allowed, n=1)
+            c.add(path + ("sides",), f"sides must be one of {', '.join(allowed)}, got {value!r}"
+                  + (f": did you mean '{hint[0]}'?" if hint else ""))
+    timing = Timing(**{k: c.duration(d, k, path, getattr(base, k)) for k in TIMING_KEYS})
+    if "hold" in d and timing.hold < min_hold:
+        c.add(path + ("hold",), f"hold of {timing.hold} s is under min_hold ({min_hold} s): "
+                                "hold each stretch at least that long per side")
+    elif "hold" in d and timing.hold == 0:
+        c.add(path + ("hold",), "hold must be at least 1 s")
+    if len(c.problems) != before:
+        return None
+    return Stretch(name=name, icon=icon, sides=sides, timing=timing, cue=cue, why=why)
