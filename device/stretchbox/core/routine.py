@@ -89,6 +89,7 @@ class Problem:
 
     path: Path
     message: str
+    at_key: bool = False  # points at the key itself (unknown key), not its value
 
     def where(self) -> str:
         return format_path(self.path)
@@ -176,7 +177,7 @@ class _Checker:
             return {}
         for key in value:
             if key not in allowed:
-                self.add(path + (str(key),), suggest(str(key), allowed))
+                self.problems.append(Problem(path + (str(key),), suggest(str(key), allowed), at_key=True))
         return value
 
     def text(self, data: dict, key: str, path: Path, *, required: bool, limit: int) -> str:

@@ -1,0 +1,90 @@
+"""Routine files on disk: loading with line numbers, the built-in routines, folders of routines.
+
+The core validates plain data and names problems by path; this module maps
+those paths back to ``FILE:LINE:COL`` using the YAML node marks.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core.routine import InvalidRoutine, Routine, routine_from_mapping
+from ..resources import data_dir
+from .yamlfile import FileError, FileProblem, file_problems_from, load
+
+ROUTINE_SUFFIXES = (".yaml", ".yml")
+DEFAULT_ROUTINE = "post-run.yaml"
+
+
+def builtin_dir() -> Path:
+    """Where the routines shipped with the device live (inside the installed package)."""
+    return data_dir("routines")
+
+
+def default_routine_path() -> Path:
+    return builtin_dir() / DEFAULT_ROUTINE
+
+
+def load_routine(path: str | os.PathLike, *, display: str | None = None) -> Routine:
+    """One routine file -> Routine, or FileError listing every problem with file and line."""
+    name = display or str(path)
+    doc = load(path, display=name)
+    try:
+        routine = routine_from_mapping(doc.data, source=str(path))
+    except InvalidRoutine as exc:
+        raise FileError(file_problems_from(doc, exc.problems)) from None
+    if doc.problems:
+        raise FileError(doc.problems)
+    return routine
+
+
+def is_routine_name(name: str) -> bool:
+    """``*.yaml``/``*.yml`` in any case; hidden and macOS ``._`` files are not routines."""
+    return name.lower().endswith(ROUTINE_SUFFIXES) and not name.startswith(".")
+
+
+def routine_files(folder: Path) -> list[Path]:
+    """Routine files directly inside ``folder`` (not recursive), sorted by name."""
+    return sorted((p for p in folder.iterdir() if is_routine_name(p.name)), key=lambda p: p.name.lower())
+
+
+@dataclass
+class CheckResult:
+    """The outcome of validating some paths: good routines and every problem."""
+
+    routines: list[tuple[Path, Routine]] = field(default_factory=list)
+    problems: list[FileProblem] = field(default_factory=list)
+    bad_files: int = 0
+
+
+def check_paths(paths: list[Path]) -> CheckResult:
+    """Validate files and folders of routine files; FileNotFoundError for a missing path."""
+    result = CheckResult()
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = routine_files(path)
+            if not found:
+                result.problems.append(FileProblem(str(path), 1, 1, "no routine files (*.yaml, *.yml) in this folder"))
+                result.bad_files += 1
+            files += found
+        elif path.exists():
+            files.append(path)
+        else:
+            raise FileNotFoundError(str(path))
+    for file in files:
+        try:
+            result.routines.append((file, load_routine(file)))
+        except FileError as exc:
+            result.problems += exc.problems
+            result.bad_files += 1
+    return result
+
+
+def load_builtin() -> list[Routine]:
+    """Every routine shipped with the device; the default first."""
+    folder = builtin_dir()
+    files = sorted(routine_files(folder), key=lambda p: (p.name != DEFAULT_ROUTINE, p.name))
+    return [load_routine(p, display=f"<built-in>/{p.name}") for p in files]

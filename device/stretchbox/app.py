@@ -1,0 +1,133 @@
+"""Composition root: one owner thread, one session, the outputs that act on its effects.
+
+``App.step(event)`` is the whole program for one event: the session decides,
+the outputs (screen, buzzer, logs) carry the effects out. The real device
+loop, ``stretchbox simulate`` and the tests all go through it, so what the
+simulation shows is what the device does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import queue
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from .core.frame import Frame
+from .core.gestures import Pressed, Released
+from .core.session import DONE, Effect, Event, Session, Tick
+
+
+class Output(Protocol):
+    """Something that acts on what the session decided (screen, buzzer, log)."""
+
+    def effects(self, effects: list[Effect], now: float) -> None: ...
+
+    def frame(self, frame: Frame, now: float) -> None: ...
+
+    def next_deadline(self) -> float | None: ...
+
+
+class App:
+    """Steps the session with events and hands effects and frames to the outputs.
+
+    The frame is recomputed after every event; outputs decide whether it changed.
+    """
+
+    def __init__(self, session: Session, outputs: Iterable[Output] = ()):
+        self.session = session
+        self.outputs = list(outputs)
+        self.last_frame: Frame | None = None
+
+    def next_deadline(self) -> float | None:
+        times = [self.session.next_deadline()] + [o.next_deadline() for o in self.outputs]
+        return min((t for t in times if t is not None), default=None)
+
+    def step(self, event: Event) -> list[Effect]:
+        if event.t < self.session.now:
+            # An event stamped on another thread just before a Tick we already took.
+            event = dataclasses.replace(event, t=self.session.now)
+        effects = self.session.handle(event)
+        now = event.t
+        for output in self.outputs:
+            output.effects(effects, now)
+        frame = self.session.frame(now)
+        self.last_frame = frame
+        for output in self.outputs:
+            output.frame(frame, now)
+        return effects
+
+
+def run_loop(app: App, inbox: queue.Queue, clock: Callable[[], float], *,
+             should_stop: Callable[[], bool] = lambda: False) -> None:
+    """The device loop: wait for an event or the next deadline, never longer, never busy."""
+    app.step(Tick(clock()))
+    while not should_stop():
+        deadline = app.next_deadline()
+        timeout = None if deadline is None else max(0.0, deadline - clock())
+        try:
+            event = inbox.get(timeout=timeout)
+        except queue.Empty:
+            event = Tick(clock())
+        if event is None:  # a wake-up from a signal handler
+            continue
+        app.step(event)
+
+
+@dataclass(frozen=True)
+class ScheduledPress:
+    """``--press T:BUTTON[:HOLD]``: down at ``t``, up at ``t + hold``."""
+
+    t: float
+    button: str
+    hold: float = 0.0
+
+    @classmethod
+    def parse(cls, text: str, buttons: tuple[str, ...] = ("a", "b")) -> ScheduledPress:
+        parts = text.split(":")
+        if len(parts) not in (2, 3):
+            raise ValueError(f"expected T:BUTTON or T:BUTTON:HOLD, got {text!r}")
+        try:
+            t = float(parts[0])
+            hold = float(parts[2]) if len(parts) == 3 else 0.0
+        except ValueError:
+            raise ValueError(f"times are seconds, got {text!r}") from None
+        button = parts[1].strip().lower()
+        if button not in buttons:
+            raise ValueError(f"button must be one of {', '.join(buttons)}, got {parts[1]!r}")
+        if t < 0 or hold < 0 or t != t or hold != hold or t == float("inf") or hold == float("inf"):
+            raise ValueError(f"times must be finite and not negative, got {text!r}")
+        return cls(t, button, hold)
+
+
+def press_events(presses: Iterable[ScheduledPress]) -> list[Event]:
+    """Scheduled presses as Pressed/Released events in time order (stable for ties)."""
+    events: list[tuple[float, int, Event]] = []
+    for n, p in enumerate(presses):
+        events.append((p.t, 2 * n, Pressed(p.button, p.t)))
+        events.append((p.t + p.hold, 2 * n + 1, Released(p.button, p.t + p.hold)))
+    return [e for _, _, e in sorted(events, key=lambda x: (x[0], x[1]))]
+
+
+def simulate(app: App, events: list[Event], *, max_events: int = 1_000_000) -> None:
+    """Run the app on simulated time until the routine is done and no press is pending.
+
+    Time jumps straight to the next deadline or scheduled event: a whole
+    routine takes milliseconds, through exactly the code the device runs.
+    """
+    pending = list(events)
+    started = False
+    for _ in range(max_events):
+        deadline = app.next_deadline()
+        next_t = pending[0].t if pending else None
+        if deadline is not None and (next_t is None or deadline < next_t):
+            app.step(Tick(deadline))
+        elif pending:
+            app.step(pending.pop(0))
+        else:
+            return
+        started = started or app.session.state != "idle"
+        if started and app.session.state == DONE and not pending:
+            return
+    raise RuntimeError(f"simulation did not finish within {max_events} events")

@@ -1,0 +1,170 @@
+"""The ``stretchbox`` command: run | simulate | validate.
+
+Exit codes: 0 success, 1 the input was checked and is bad, 2 usage errors.
+Heavy imports (Pillow, luma, gpiozero) happen inside the commands that need
+them, so ``validate`` and the start-up splash stay quick on a Pi Zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="stretchbox", description="A stretch timer for after a run.")
+    p.add_argument("--version", action="version", version=f"stretchbox {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the device (off a Pi: the terminal is the screen and buttons)")
+    run.add_argument("routine", nargs="?", type=Path, help="a routine file (default: the built-in routines)")
+    run.add_argument("--start", action="store_true", help="start the routine at once, as if A was pressed")
+    run.set_defaults(func=cmd_run)
+
+    sim = sub.add_parser("simulate", help="run a routine on a simulated clock, as fast as the CPU allows")
+    sim.add_argument("routine", nargs="?", type=Path, help="a routine file (default: the built-in default)")
+    sim.add_argument("--press", action="append", default=[], metavar="T:BUTTON[:HOLD]",
+                     help="press BUTTON (a or b) at T seconds, held HOLD seconds; repeatable")
+    sim.add_argument("--json", action="store_true", help="one JSON object per line")
+    sim.add_argument("--one-button", action="store_true", help="one-button mode (press, hold 1 s, hold 3 s)")
+    sim.add_argument("--resume-lead", type=float, default=3.0, metavar="S",
+                     help="seconds of lead-in after resuming a hold (default 3)")
+    sim.set_defaults(func=cmd_simulate)
+
+    val = sub.add_parser("validate", help="check routine files or folders of them")
+    val.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    val.set_defaults(func=cmd_validate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: 2 on usage errors, 0 for --help
+        return int(exc.code or 0)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"stretchbox: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def _load_routines(path: Path | None):
+    """The routine named on the command line, or the built-in ones; problems exit 1."""
+    from .adapters.routines import load_builtin, load_routine
+    from .adapters.yamlfile import FileError
+
+    try:
+        return [load_routine(path)] if path else load_builtin()
+    except FileError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        raise SystemExit(EXIT_INVALID) from None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .adapters.routines import check_paths
+    from .core.frame import clock_text
+
+    missing = [p for p in args.paths if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(map(str, missing))}")
+    result = check_paths(args.paths)
+    for path, routine in result.routines:
+        n = len(routine.stretches)
+        print(f"ok: {path}: {routine.name} ({n} stretch{'es' if n != 1 else ''}, "
+              f"{clock_text(routine.total_seconds())})")
+    for problem in result.problems:
+        print(problem, file=sys.stderr)
+    if result.bad_files:
+        print(f"{result.bad_files} file{'s' if result.bad_files != 1 else ''} with problems", file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_OK
+
+
+def _session_config(args: argparse.Namespace):
+    from .core.gestures import GestureConfig
+    from .core.session import SessionConfig
+
+    if args.resume_lead < 0:
+        raise UsageError("--resume-lead cannot be negative")
+    gestures = GestureConfig.one_button() if args.one_button else GestureConfig.two_button()
+    return SessionConfig(resume_lead=args.resume_lead, gestures=gestures)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from .app import App, ScheduledPress, press_events, simulate
+    from .core.session import Session
+    from .timeline import Timeline, json_line, summary_record, write_table
+
+    config = _session_config(args)
+    buttons = tuple(config.gestures.holds)
+    try:
+        presses = [ScheduledPress(0.0, "a")] + [ScheduledPress.parse(p, buttons) for p in args.press]
+    except ValueError as exc:
+        raise UsageError(f"--press: {exc}") from None
+    routines = _load_routines(args.routine)
+    session = Session(routines[:1], config)
+    out = sys.stdout
+    timeline = Timeline(emit=(lambda r: out.write(json_line(r) + "\n")) if args.json else None)
+    app = App(session, [timeline])
+    simulate(app, press_events(presses))
+    summary = summary_record(timeline)
+    if args.json:
+        out.write(json_line(summary) + "\n")
+    else:
+        write_table(session.routine, timeline.records, summary, out)
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import queue
+    import time
+
+    from .adapters.keyboard import HELP, Keyboard
+    from .app import App, run_loop
+    from .core.gestures import A, Pressed, Released
+    from .core.session import Session
+    from .textscreen import TextScreen
+
+    routines = _load_routines(args.routine)
+    session = Session(routines)
+    inbox: queue.Queue = queue.Queue()
+    keyboard = Keyboard(inbox) if Keyboard.available() else None
+    app = App(session, [TextScreen(sys.stdout)])
+    if keyboard:
+        print(HELP)
+        keyboard.start()
+    if args.start or keyboard is None:
+        now = time.monotonic()
+        inbox.put(Pressed(A, now))
+        inbox.put(Released(A, now))
+    try:
+        run_loop(app, inbox, time.monotonic,
+                 should_stop=lambda: (keyboard is not None and keyboard.quit.is_set())
+                 or (keyboard is None and session.state == "done"))
+    finally:
+        if keyboard:
+            keyboard.close()
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
