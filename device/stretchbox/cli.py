@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"stretchbox: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except SystemExit as exc:
+        return int(exc.code or 0)
     except KeyboardInterrupt:
         return EXIT_OK
     except BrokenPipeError:

@@ -14,7 +14,9 @@ Rules, all in one place:
   next stretch. Back restarts the current hold when 3 s or more of it have
   run; otherwise it goes to the start of the previous side.
 * Back from a rest restarts the side it follows (the one just finished).
-* Skip and back while paused move and stay paused.
+* Skip and back while paused move and stay paused. A pause left alone for
+  ``pause_timeout`` seconds ends the routine (stopped), so a forgotten
+  device never sits paused forever.
 * Resuming a paused hold first runs a lead-in (``resume_lead`` s) to get back
   into position; the hold then goes on with the time it had left.
 * The action of each gesture in each state comes from ``ACTIONS`` below; a
@@ -153,6 +155,7 @@ def plan(routine: Routine) -> tuple[Step, ...]:
 @dataclass
 class SessionConfig:
     resume_lead: float = 3.0
+    pause_timeout: float = 600.0
     gestures: GestureConfig = field(default_factory=GestureConfig)
 
     @property
@@ -188,6 +191,7 @@ class Session:
         self._remaining = 0.0  # frozen time left while paused / in lead-in
         self._tick = math.inf  # next whole-second boundary of the countdown
         self._started_at = 0.0
+        self._paused_at = 0.0
         self._hold_status: dict[int, str] = {}  # step index -> completed | skipped
         self.summary: Summary | None = None
 
@@ -203,10 +207,10 @@ class Session:
     def next_deadline(self) -> float | None:
         """When something next happens if no button is touched (None: nothing will)."""
         times = [self.gestures.next_deadline()]
-        if self.state == RUNNING:
+        if self.state in (RUNNING, LEAD_IN):
             times += [self._deadline, self._tick]
-        elif self.state == LEAD_IN:
-            times += [self._deadline, self._tick]
+        elif self.state == PAUSED:
+            times.append(self._paused_at + self.config.pause_timeout)
         return min((t for t in times if t is not None), default=None)
 
     def remaining(self, now: float | None = None) -> float:
@@ -248,7 +252,9 @@ class Session:
                 for g in held:
                     self._gesture(g, out)
                 continue
-            if self.state == LEAD_IN and due >= self._deadline:
+            if self.state == PAUSED:
+                self._finish(due, out, stopped=True)
+            elif self.state == LEAD_IN and due >= self._deadline:
                 self._end_lead_in(out)
             elif self.state == RUNNING and due >= self._deadline:
                 self._step_done(out)
@@ -279,6 +285,7 @@ class Session:
         self._deadline = t + step.seconds
         self._remaining = float(step.seconds)
         if self.state == PAUSED:
+            self._paused_at = t  # navigating while paused counts as being here
             out.append(self._phase(t, "paused", step, step.seconds))
         else:
             out.append(self._phase(t, step.phase, step, step.seconds))
@@ -383,6 +390,7 @@ class Session:
         if self.state == RUNNING:
             self._remaining = max(0.0, self._deadline - t)
         self.state = PAUSED
+        self._paused_at = t
         self._tick = math.inf
         step = self._steps[self._i]
         out.append(self._phase(t, "paused", step, round(self._remaining, 3)))

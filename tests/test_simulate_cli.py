@@ -1,0 +1,79 @@
+"""`stretchbox simulate`: the whole program on a simulated clock, as JSON lines or a table."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from stretchbox.cli import main
+
+
+def simulate(capsys, *args):
+    assert main(["simulate", "--json", *args]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_default_routine_six_stretches_thirty_seconds_per_side_and_switch_cues(capsys):
+    records = simulate(capsys)
+    phases = [r for r in records if r["event"] == "phase"]
+    holds = [r for r in phases if r["phase"] == "hold"]
+    assert sorted({r["stretch"] for r in holds}) == [1, 2, 3, 4, 5, 6]
+    assert all(r["seconds"] == 30 for r in holds)
+    assert [(r["stretch"], r["side"]) for r in holds] == [
+        (1, "left"), (1, "right"), (2, "left"), (2, "right"), (3, None),
+        (4, "left"), (4, "right"), (5, "left"), (5, "right"), (6, "left"), (6, "right")]
+    # a switch-side cue at each side change: at the start of every right-side switch
+    switch_times = [r["t"] for r in phases if r["phase"] == "switch"]
+    cue_times = [r["t"] for r in records if r.get("cue") == "switch-side"]
+    assert len(switch_times) == 5 and cue_times == switch_times
+    # each hold lasts exactly its 30 s: the next phase starts 30.000 s later
+    for hold in holds:
+        after = next(r for r in phases if r["t"] > hold["t"])
+        assert after["t"] - hold["t"] == pytest.approx(30.0, abs=1e-9)
+    assert records[-1] == {"event": "summary", "duration": 428.0, "completed": 6, "skipped": 0,
+                           "stopped": False, "total": 6}
+    assert set(records[0]) == {"t", "event", "button", "gesture", "action"}
+    assert set(phases[0]) == {"t", "event", "phase", "stretch", "name", "side", "seconds"}
+
+
+def test_pause_resume_skip_back_stop_to_the_millisecond(capsys):
+    records = simulate(capsys, "--press", "20.25:a", "--press", "30:a", "--press", "50:b:1.2",
+                       "--press", "60:b", "--press", "100.5:a:2.5")
+    by_t = [(r.get("t"), r["event"], r.get("phase") or r.get("cue") or r.get("action")) for r in records]
+    assert (20.25, "button", "pause") in by_t and (20.25, "phase", "paused") in by_t
+    assert (30.0, "phase", "lead-in") in by_t and (33.0, "phase", "hold") in by_t
+    paused = next(r for r in records if r.get("phase") == "paused")
+    assert paused["seconds"] == 17.75  # 8 s prepare, hold from 8: 12.25 s run, 17.75 left
+    assert (51.0, "button", "back") in by_t  # fires at 1 s of holding B, not on release
+    assert (60.0, "phase", "switch") in by_t
+    assert (102.5, "button", "stop") in by_t and (102.5, "phase", "done") in by_t
+    assert records[-1]["stopped"] is True and records[-1]["duration"] == 102.5
+
+
+def test_table_shows_the_planned_total(capsys):
+    assert main(["simulate"]) == 0
+    out = capsys.readouterr().out
+    assert "Post-run stretches: 6 stretches, 7:08 planned" in out
+    assert "finished after 7:08" in out
+
+
+@pytest.mark.parametrize("bad", ["x:a", "10:c", "10", "-1:a", "5:a:nan", "5:a:-1"])
+def test_bad_press_is_a_usage_error(capsys, bad):
+    assert main(["simulate", "--press", bad]) == 2
+    assert "--press" in capsys.readouterr().err
+
+
+def test_bad_routine_exits_1_with_location(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("schema: 1\nname: x\nstretches: [{name: a, hold: 5}]\n")
+    assert main(["simulate", str(bad)]) == 1
+    assert f"{bad}:3:" in capsys.readouterr().err
+
+
+def test_console_command_and_module_agree():
+    a = subprocess.run([sys.executable, "-m", "stretchbox", "simulate", "--json"], capture_output=True,
+                       text=True, timeout=60, check=True).stdout
+    b = subprocess.run([sys.executable.replace("python", "stretchbox").rsplit("stretchbox", 1)[0] + "stretchbox",
+                        "simulate", "--json"], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert a == b and a.count("\n") > 50

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# A wheel installed into a fresh venv, run from another directory, has the routines and assets it needs.
+# Usage: tests/wheel_check.sh PYTHON   (the project venv's python, used only to build the wheel)
+set -euo pipefail
+py=${1:-python3}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$py" -m pip wheel --quiet --no-deps --wheel-dir "$work/dist" "$repo" >/dev/null
+python3 -m venv "$work/venv"
+"$work/venv/bin/python" -m pip install --quiet "$work"/dist/stretchbox-*.whl
+cd "$work"   # nowhere near the repo
+unzip -l "$work"/dist/stretchbox-*.whl | grep -q 'stretchbox/routines/post-run.yaml' \
+    || { echo "wheel-check: routines missing from the wheel" >&2; exit 1; }
+"$work/venv/bin/stretchbox" validate "$("$work/venv/bin/python" -c 'import stretchbox.resources as r; print(r.data_dir("routines"))')"
+"$work/venv/bin/python" - <<'PY'
+import stretchbox.resources as r
+for name in ("routines", "assets"):
+    d = r.data_dir(name)
+    assert "site-packages" in str(d), d
+PY
+out=$("$work/venv/bin/stretchbox" simulate --json | tail -n 1)
+echo "wheel-check: installed wheel simulates the default routine: $out"
+case "$out" in *'"completed": 6'*) ;; *) echo "wheel-check: unexpected summary" >&2; exit 1 ;; esac
