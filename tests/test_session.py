@@ -249,3 +249,36 @@ def test_a_forgotten_pause_ends_the_routine():
     assert s.state == PAUSED
     run_until(s, 310.0, out)
     assert s.state == DONE and s.summary.stopped and phases(out)[-1] == (310, "done", None, None, 0)
+
+
+def test_both_buttons_held_three_seconds_open_the_power_menu_and_a_confirms():
+    s = new(TWO)
+    out = s.press(A, 0.0)
+    run_until(s, 10.0, out)
+    out += s.handle(Pressed(A, 10.0)) + s.handle(Pressed(B, 10.2))
+    run_until(s, 13.2, out)
+    assert actions(out)[-1] == (13.2, "ab", "hold", "power-menu")
+    assert s.state == "confirm-off" and s.frame(13.2).title == "POWER OFF?"
+    assert (13.2, "paused") in cues(out)  # the running hold paused first
+    out += s.handle(Released(A, 14.0)) + s.handle(Released(B, 14.0))  # releasing the chord does nothing
+    assert s.state == "confirm-off"
+    out += s.press(B, 15.0)  # no: back where it was, paused
+    assert s.state == PAUSED
+    out += s.handle(Pressed(A, 20.0)) + s.handle(Pressed(B, 20.0))
+    run_until(s, 23.0, out)
+    out += s.handle(Released(A, 23.5)) + s.handle(Released(B, 23.5))
+    out += s.press(A, 24.0)
+    assert s.state == "powering-off"
+    assert [type(e).__name__ for e in out].count("PowerOff") == 1
+
+
+def test_an_unanswered_power_menu_cancels_after_ten_seconds():
+    s = new(TWO)
+    s.handle(Pressed(A, 0.0))
+    s.handle(Pressed(B, 0.0))
+    run_until(s, 3.0)
+    s.handle(Released(A, 3.1))
+    s.handle(Released(B, 3.1))
+    assert s.state == "confirm-off" and s.next_deadline() == 13.0
+    run_until(s, 13.0)
+    assert s.state == IDLE

@@ -21,6 +21,8 @@ Rules, all in one place:
   into position; the hold then goes on with the time it had left.
 * The action of each gesture in each state comes from ``ACTIONS`` below; a
   gesture with no entry does nothing (reported as action ``none``).
+* Both buttons held 3 s open the power menu (a running routine pauses):
+  A powers off, B or 10 s without an answer goes back to where it was.
 
 Time is an input (``event.t``, monotonic seconds); nothing here sleeps.
 """
@@ -40,6 +42,10 @@ RUNNING = "running"
 PAUSED = "paused"
 LEAD_IN = "lead-in"
 DONE = "done"
+CONFIRM_OFF = "confirm-off"
+POWERING_OFF = "powering-off"
+STATIC_STATES = (IDLE, PAUSED, DONE, CONFIRM_OFF, POWERING_OFF)
+CONFIRM_TIMEOUT = 10.0
 
 COUNTDOWN_FROM = 3
 BACK_GRACE = 3.0
@@ -68,6 +74,14 @@ ACTIONS: dict[tuple[str, str, str], str] = {
     (PAUSED, A, "skip"): "skip",
     (DONE, A, "press"): "dismiss",
     (DONE, B, "press"): "dismiss",
+    # both buttons held: the power menu; A confirms, B (or 10 s) cancels
+    (IDLE, BOTH, "chord"): "power-menu",
+    (RUNNING, BOTH, "chord"): "power-menu",
+    (LEAD_IN, BOTH, "chord"): "power-menu",
+    (PAUSED, BOTH, "chord"): "power-menu",
+    (DONE, BOTH, "chord"): "power-menu",
+    (CONFIRM_OFF, A, "press"): "power-off",
+    (CONFIRM_OFF, B, "press"): "cancel",
 }
 
 
@@ -109,6 +123,14 @@ class PhaseStarted:
 class Cue:
     t: float
     cue: str  # prepare | go | switch-side | countdown | next-stretch | paused | resumed | done
+    side: str | None = None  # the side a hold or a switch goes to (a tonal buzzer rises to the right)
+
+
+@dataclass(frozen=True)
+class PowerOff:
+    """The user confirmed power-off: run the configured command."""
+
+    t: float
 
 
 @dataclass(frozen=True)
@@ -134,7 +156,7 @@ class Finished:
     summary: Summary
 
 
-Effect = Union[PhaseStarted, Cue, ButtonAction, Finished]
+Effect = Union[PhaseStarted, Cue, ButtonAction, Finished, PowerOff]
 
 
 def plan(routine: Routine) -> tuple[Step, ...]:
@@ -192,6 +214,8 @@ class Session:
         self._tick = math.inf  # next whole-second boundary of the countdown
         self._started_at = 0.0
         self._paused_at = 0.0
+        self._menu_at = 0.0
+        self._before_menu = IDLE
         self._hold_status: dict[int, str] = {}  # step index -> completed | skipped
         self.summary: Summary | None = None
 
@@ -211,6 +235,8 @@ class Session:
             times += [self._deadline, self._tick]
         elif self.state == PAUSED:
             times.append(self._paused_at + self.config.pause_timeout)
+        elif self.state == CONFIRM_OFF:
+            times.append(self._menu_at + CONFIRM_TIMEOUT)
         return min((t for t in times if t is not None), default=None)
 
     def remaining(self, now: float | None = None) -> float:
@@ -252,7 +278,9 @@ class Session:
                 for g in held:
                     self._gesture(g, out)
                 continue
-            if self.state == PAUSED:
+            if self.state == CONFIRM_OFF:
+                self._do_cancel(due, out)
+            elif self.state == PAUSED:
                 self._finish(due, out, stopped=True)
             elif self.state == LEAD_IN and due >= self._deadline:
                 self._end_lead_in(out)
@@ -291,7 +319,7 @@ class Session:
             out.append(self._phase(t, step.phase, step, step.seconds))
             cue = self._entry_cue(i, cue_from)
             if cue:
-                out.append(Cue(t, cue))
+                out.append(Cue(t, cue, step.side))
             self._arm_tick()
 
     def _entry_cue(self, i: int, came_from: int | None) -> str | None:
@@ -330,7 +358,7 @@ class Session:
         step = self._steps[self._i]
         self._deadline = t + self._remaining
         out.append(self._phase(t, step.phase, step, self._remaining))
-        out.append(Cue(t, "go"))
+        out.append(Cue(t, "go", step.side))
         self._arm_tick()
 
     def _finish(self, t: float, out: list[Effect], *, stopped: bool) -> None:
@@ -374,6 +402,22 @@ class Session:
             if g.seconds >= short:
                 return "skip"
         return "stop" if g.button == A else "back"
+
+    def _do_power_menu(self, t: float, out: list[Effect]) -> None:
+        if self.state in (RUNNING, LEAD_IN):
+            self._do_pause(t, out)
+        self._before_menu = self.state
+        self._menu_at = t
+        self.state = CONFIRM_OFF
+
+    def _do_cancel(self, t: float, out: list[Effect]) -> None:
+        self.state = self._before_menu
+        if self.state == PAUSED:
+            self._paused_at = t
+
+    def _do_power_off(self, t: float, out: list[Effect]) -> None:
+        self.state = POWERING_OFF
+        out.append(PowerOff(t))
 
     def _do_start(self, t: float, out: list[Effect]) -> None:
         self._steps = plan(self.routine)
@@ -480,6 +524,11 @@ class Session:
         """What the screen shows at ``now``."""
         now = self.now if now is None else now
         r = self.routine
+        if self.state == CONFIRM_OFF:
+            left = math.ceil(max(0.0, self._menu_at + CONFIRM_TIMEOUT - now) - 1e-9)
+            return Frame("message", title="POWER OFF?", text="A: yes, power off   B: no", seconds=left)
+        if self.state == POWERING_OFF:
+            return Frame("message", title="POWERING OFF", text="Wait until the green light stops blinking")
         if self.state == IDLE:
             n = len(r.stretches)
             start = "press A to start" if not self.config.one_button else "press to start"
