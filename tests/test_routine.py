@@ -85,3 +85,13 @@ def test_routine_is_frozen():
     assert isinstance(r, Routine)
     with pytest.raises(AttributeError):
         r.name = "x"  # type: ignore[misc]
+
+
+def test_cues_can_be_silenced_or_repatterned_per_routine():
+    r = routine_from_mapping(minimal(cues={"countdown": "off", "next-stretch": [400, 100, 400], "go": "on"}))
+    assert r.cue_overrides() == {"countdown": None, "next-stretch": (400, 100, 400)}
+    with pytest.raises(InvalidRoutine) as exc:
+        routine_from_mapping(minimal(cues={"contdown": "off", "go": [5], "done": "loud"}))
+    found = {p.where(): p.message for p in exc.value.problems}
+    assert found["cues.contdown"] == "unknown key 'contdown': did you mean 'countdown'?"
+    assert "milliseconds" in found["cues.go"] and "milliseconds" in found["cues.done"]

@@ -16,7 +16,8 @@ from typing import Protocol
 
 from .core.frame import Frame
 from .core.gestures import Pressed, Released
-from .core.session import DONE, Effect, Event, Session, Tick
+from .core.idle import Idle
+from .core.session import DONE, STATIC_STATES, Effect, Event, Session, Tick
 
 
 class Output(Protocol):
@@ -33,26 +34,35 @@ class App:
     """Steps the session with events and hands effects and frames to the outputs.
 
     The frame is recomputed after every event; outputs decide whether it changed.
+    ``idle`` (optional) dims and blanks static screens and swallows the wake-up press.
     """
 
-    def __init__(self, session: Session, outputs: Iterable[Output] = ()):
+    def __init__(self, session: Session, outputs: Iterable[Output] = (), idle: Idle | None = None):
         self.session = session
         self.outputs = list(outputs)
+        self.idle = idle
         self.last_frame: Frame | None = None
 
     def next_deadline(self) -> float | None:
         times = [self.session.next_deadline()] + [o.next_deadline() for o in self.outputs]
+        if self.idle:
+            times.append(self.idle.next_deadline(self.session.now))
         return min((t for t in times if t is not None), default=None)
 
     def step(self, event: Event) -> list[Effect]:
         if event.t < self.session.now:
             # An event stamped on another thread just before a Tick we already took.
             event = dataclasses.replace(event, t=self.session.now)
-        effects = self.session.handle(event)
         now = event.t
+        if self.idle and not self.idle.admit(event):
+            event = Tick(now)  # the press that woke the panel does nothing else
+        effects = self.session.handle(event)
+        frame = self.session.frame(now)
+        if self.idle:
+            self.idle.observe(self.session.state in STATIC_STATES, now)
+            frame = dataclasses.replace(frame, level=self.idle.level(now), shift=self.idle.shift(now))
         for output in self.outputs:
             output.effects(effects, now)
-        frame = self.session.frame(now)
         self.last_frame = frame
         for output in self.outputs:
             output.frame(frame, now)
@@ -110,24 +120,54 @@ def press_events(presses: Iterable[ScheduledPress]) -> list[Event]:
     return [e for _, _, e in sorted(events, key=lambda x: (x[0], x[1]))]
 
 
-def simulate(app: App, events: list[Event], *, max_events: int = 1_000_000) -> None:
-    """Run the app on simulated time until the routine is done and no press is pending.
+class SimClock:
+    """Simulated monotonic time: it moves only when the simulation says so."""
 
-    Time jumps straight to the next deadline or scheduled event: a whole
-    routine takes milliseconds, through exactly the code the device runs.
+    def __init__(self, now: float = 0.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def simulate(app: App, schedule: list[tuple[float, Callable[[], None]]], inbox: queue.Queue,
+             clock: SimClock, *, max_steps: int = 1_000_000) -> None:
+    """Run the app on simulated time until the routine is done and nothing is pending.
+
+    ``schedule`` holds (time, action) pairs: an action drives a (mock) pin or
+    puts an event in ``inbox`` itself, exactly as the hardware would. Time
+    jumps straight to the next deadline or action: a whole routine takes
+    milliseconds, through exactly the code the device runs.
     """
-    pending = list(events)
+    pending = sorted(schedule, key=lambda x: x[0])
     started = False
-    for _ in range(max_events):
-        deadline = app.next_deadline()
-        next_t = pending[0].t if pending else None
-        if deadline is not None and (next_t is None or deadline < next_t):
-            app.step(Tick(deadline))
-        elif pending:
-            app.step(pending.pop(0))
-        else:
-            return
+    for _ in range(max_steps):
+        while not inbox.empty():
+            app.step(inbox.get_nowait())
         started = started or app.session.state != "idle"
         if started and app.session.state == DONE and not pending:
+            # let the outputs finish (the buzzer's last pattern), then stop
+            rest = [o.next_deadline() for o in app.outputs]
+            rest = [t for t in rest if t is not None]
+            if not rest:
+                return
+            clock.now = max(clock.now, min(rest))
+            app.step(Tick(clock.now))
+            continue
+        deadline = app.next_deadline()
+        next_t = pending[0][0] if pending else None
+        if deadline is not None and (next_t is None or deadline < next_t):
+            clock.now = max(clock.now, deadline)
+            app.step(Tick(clock.now))
+        elif pending:
+            t, action = pending.pop(0)
+            clock.now = max(clock.now, t)
+            action()
+        else:
             return
-    raise RuntimeError(f"simulation did not finish within {max_events} events")
+    raise RuntimeError(f"simulation did not finish within {max_steps} steps")
+
+
+def direct_presses(presses: Iterable[ScheduledPress], inbox: queue.Queue) -> list[tuple[float, Callable[[], None]]]:
+    """A schedule that puts button events straight into ``inbox`` (no GPIO)."""
+    return [(e.t, (lambda e=e: inbox.put(e))) for e in press_events(presses)]

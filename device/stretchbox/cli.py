@@ -112,7 +112,9 @@ def _session_config(args: argparse.Namespace):
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from .app import App, ScheduledPress, press_events, simulate
+    import queue
+
+    from .app import App, ScheduledPress, SimClock, direct_presses, simulate
     from .core.session import Session
     from .timeline import Timeline, json_line, summary_record, write_table
 
@@ -127,7 +129,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     out = sys.stdout
     timeline = Timeline(emit=(lambda r: out.write(json_line(r) + "\n")) if args.json else None)
     app = App(session, [timeline])
-    simulate(app, press_events(presses))
+    inbox: queue.Queue = queue.Queue()
+    simulate(app, direct_presses(presses, inbox), inbox, SimClock())
     summary = summary_record(timeline)
     if args.json:
         out.write(json_line(summary) + "\n")

@@ -38,6 +38,8 @@ class Frame:
     completed: int = 0
     skipped: int = 0
     duration: int = 0
+    level: str = "on"  # panel brightness: on | dim | off (idle power, see core.idle)
+    shift: tuple[int, int] = (0, 0)  # burn-in offset in pixels for static screens
 
     def __post_init__(self) -> None:
         if self.screen not in SCREENS:

@@ -71,6 +71,11 @@ class Routine:
     description: str = ""
     min_hold: int = DEFAULT_MIN_HOLD
     source: str = ""
+    # cue -> on/off milliseconds (starting with on), or None for silence
+    cues: tuple[tuple[str, tuple[int, ...] | None], ...] = ()
+
+    def cue_overrides(self) -> dict[str, tuple[int, ...] | None]:
+        return dict(self.cues)
 
     def total_seconds(self) -> int:
         """Planned length of the whole routine, without pauses."""
@@ -157,13 +162,17 @@ def suggest(key: str, allowed: tuple[str, ...]) -> str:
     return f"unknown key '{key}' (allowed: {', '.join(allowed)})"
 
 
-TOP_KEYS = ("schema", "name", "description", "defaults", "min_hold", "stretches")
+TOP_KEYS = ("schema", "name", "description", "defaults", "min_hold", "cues", "stretches")
+# Cues a routine may silence or re-pattern (``cues: {countdown: off, next-stretch: [400, 100, 400]}``).
+CUE_NAMES = ("prepare", "go", "switch-side", "countdown", "next-stretch", "paused", "resumed", "done")
+MAX_PATTERN_STEPS = 16
+PATTERN_MS = (20, 3000)
 TIMING_KEYS = ("prepare", "hold", "switch", "rest")
 STRETCH_KEYS = ("name", "icon", "sides", "cue", "why") + TIMING_KEYS
 
 
 @dataclass
-class _Checker:
+class Checker:
     """Collects problems while walking one routine mapping."""
 
     problems: list[Problem] = field(default_factory=list)
@@ -210,7 +219,7 @@ class _Checker:
 
 def routine_from_mapping(data: Any, *, source: str = "") -> Routine:
     """Build a Routine from plain data (as loaded from YAML), or raise InvalidRoutine."""
-    c = _Checker()
+    c = Checker()
     top = c.mapping(data, (), TOP_KEYS)
     if not top and not isinstance(data, dict):
         raise InvalidRoutine(c.problems)
@@ -237,6 +246,8 @@ def routine_from_mapping(data: Any, *, source: str = "") -> Routine:
         c.add(where, f"the default hold of {base.hold} s is under min_hold ({min_hold} s)"
               if base.hold else "hold must be at least 1 s")
 
+    cues = _cues(c, top["cues"]) if "cues" in top else ()
+
     stretches: list[Stretch] = []
     raw = top.get("stretches")
     if "stretches" not in top:
@@ -256,13 +267,34 @@ def routine_from_mapping(data: Any, *, source: str = "") -> Routine:
     if c.problems:
         raise InvalidRoutine(c.problems)
     return Routine(name=name, stretches=tuple(stretches), description=description,
-                   min_hold=min_hold, source=source)
+                   min_hold=min_hold, source=source, cues=cues)
+
+
+def _cues(c: Checker, raw: Any) -> tuple[tuple[str, tuple[int, ...] | None], ...]:
+    """``cues:`` -> overrides; ``on`` keeps the device's pattern, ``off`` silences the cue."""
+    out = []
+    for name, value in c.mapping(raw, ("cues",), CUE_NAMES).items():
+        if name not in CUE_NAMES:
+            continue
+        path: Path = ("cues", name)
+        if value in ("on", True):
+            continue
+        if value in ("off", False):
+            out.append((name, None))
+        elif isinstance(value, list) and 0 < len(value) <= MAX_PATTERN_STEPS and all(
+                isinstance(v, int) and not isinstance(v, bool) and PATTERN_MS[0] <= v <= PATTERN_MS[1]
+                for v in value):
+            out.append((name, tuple(value)))
+        else:
+            c.add(path, f"cue '{name}' must be on, off, or a list of up to {MAX_PATTERN_STEPS} on/off times "
+                        f"in milliseconds ({PATTERN_MS[0]}-{PATTERN_MS[1]}), like [400, 100, 400]")
+    return tuple(out)
 
 
 ICON_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-def _stretch(c: _Checker, item: Any, path: Path, base: Timing, min_hold: int) -> Stretch | None:
+def _stretch(c: Checker, item: Any, path: Path, base: Timing, min_hold: int) -> Stretch | None:
     before = len(c.problems)
     d = c.mapping(item, path, STRETCH_KEYS)
     if not d:

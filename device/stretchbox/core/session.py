@@ -46,6 +46,7 @@ CONFIRM_OFF = "confirm-off"
 POWERING_OFF = "powering-off"
 STATIC_STATES = (IDLE, PAUSED, DONE, CONFIRM_OFF, POWERING_OFF)
 CONFIRM_TIMEOUT = 10.0
+POWER_OFF_GRACE = 60.0  # if we are still running this long after power-off, it failed
 
 COUNTDOWN_FROM = 3
 BACK_GRACE = 3.0
@@ -237,6 +238,8 @@ class Session:
             times.append(self._paused_at + self.config.pause_timeout)
         elif self.state == CONFIRM_OFF:
             times.append(self._menu_at + CONFIRM_TIMEOUT)
+        elif self.state == POWERING_OFF:
+            times.append(self._menu_at + POWER_OFF_GRACE)
         return min((t for t in times if t is not None), default=None)
 
     def remaining(self, now: float | None = None) -> float:
@@ -280,6 +283,9 @@ class Session:
                 continue
             if self.state == CONFIRM_OFF:
                 self._do_cancel(due, out)
+            elif self.state == POWERING_OFF:  # still alive: the power-off command failed
+                self.state = IDLE
+                out.append(PhaseStarted(due, "idle", None, self.routine.name, None, 0))
             elif self.state == PAUSED:
                 self._finish(due, out, stopped=True)
             elif self.state == LEAD_IN and due >= self._deadline:
@@ -417,6 +423,7 @@ class Session:
 
     def _do_power_off(self, t: float, out: list[Effect]) -> None:
         self.state = POWERING_OFF
+        self._menu_at = t
         out.append(PowerOff(t))
 
     def _do_start(self, t: float, out: list[Effect]) -> None:

@@ -1,0 +1,52 @@
+"""The buttons: gpiozero ``Button``s whose callbacks only enqueue timestamped events.
+
+gpiozero runs callbacks on its own thread (an exception there silently kills
+every later callback), so nothing happens in them but a ``queue.put``: the
+owner thread does all the logic. Holds are worked out in the core from the
+timestamps, never with ``when_held``.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable
+
+from ..core.gestures import A, B, Pressed, Released
+
+
+class ButtonsInput:
+    """Buttons A (and B in two-button mode) on gpiozero pins, with an injected ``pin_factory``.
+
+    >>> from gpiozero.pins.mock import MockFactory
+    >>> import queue
+    >>> factory, inbox = MockFactory(), queue.Queue()
+    >>> buttons = ButtonsInput({"a": "GPIO17"}, inbox, clock=lambda: 12.5, pin_factory=factory)
+    >>> factory.pin("GPIO17").drive_low()
+    >>> inbox.get_nowait()
+    Pressed(button='a', t=12.5)
+    >>> buttons.close()
+    """
+
+    def __init__(self, pins: dict[str, str], inbox: queue.Queue, *, clock: Callable[[], float],
+                 bounce_time: float | None = 0.025, pin_factory=None):
+        from gpiozero import Button
+
+        self.inbox = inbox
+        self.clock = clock
+        self.buttons = {}
+        for name, pin in pins.items():
+            if name not in (A, B):
+                raise ValueError(f"unknown button {name!r}")
+            button = Button(pin, pull_up=True, bounce_time=bounce_time or None, pin_factory=pin_factory)
+            button.when_pressed = self._callback(Pressed, name)
+            button.when_released = self._callback(Released, name)
+            self.buttons[name] = button
+
+    def _callback(self, kind, name: str) -> Callable[[], None]:
+        def enqueue() -> None:
+            self.inbox.put(kind(name, self.clock()))
+        return enqueue
+
+    def close(self) -> None:
+        for button in self.buttons.values():
+            button.close()

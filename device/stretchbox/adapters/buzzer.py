@@ -1,0 +1,171 @@
+"""Cues as buzzer (and vibration) patterns, stepped by the main loop's deadlines.
+
+No ``beep()`` threads: a pattern is a list of (seconds, tone) steps, and the
+loop's next deadline includes the end of the current step, so patterns run on
+the simulated clock exactly as on the device. One table holds every pattern;
+each cue is distinct so it can be learnt without looking.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..core.frame import Frame
+from ..core.session import Cue, Effect
+
+log = logging.getLogger(__name__)
+
+Step = tuple[float, float | None]  # (seconds, tone in Hz or None for silence)
+LOW, MID, HIGH, TOP = 880.0, 1320.0, 1760.0, 2640.0
+
+# THE table. A passive (tonal) buzzer plays the pitches; an active one only on/off.
+PATTERNS: dict[str, tuple[Step, ...]] = {
+    "prepare": ((0.10, MID),),                                              # one short
+    "go": ((0.25, HIGH),),                                                  # one medium: hold now
+    "countdown": ((0.04, TOP),),                                            # a tick
+    "switch-side:right": ((0.12, MID), (0.10, None), (0.12, HIGH)),         # two short, rising
+    "switch-side:left": ((0.12, HIGH), (0.10, None), (0.12, MID)),          # two short, falling
+    "next-stretch": ((0.60, MID),),                                         # one long
+    "paused": ((0.08, MID), (0.08, None), (0.08, LOW)),                     # two quick, falling
+    "resumed": ((0.08, LOW), (0.08, None), (0.08, MID)),                    # two quick, rising
+    "done": ((0.50, HIGH), (0.15, None), (0.15, HIGH), (0.15, None), (0.50, HIGH)),  # long-short-long
+}
+DEFAULT_TONE = {"switch-side": MID}
+
+
+def pattern_for(cue: Cue, overrides: dict[str, tuple[int, ...] | None] | None = None) -> tuple[Step, ...]:
+    """The steps for one cue, honouring a routine's ``cues:`` (on/off milliseconds, or None = silent)."""
+    overrides = overrides or {}
+    if cue.cue in overrides:
+        custom = overrides[cue.cue]
+        if custom is None:
+            return ()
+        base = PATTERNS.get(cue.cue) or PATTERNS.get(f"{cue.cue}:right") or ((0.1, MID),)
+        tone = base[0][1] or MID
+        return tuple((ms / 1000.0, tone if i % 2 == 0 else None) for i, ms in enumerate(custom))
+    if cue.cue == "switch-side":
+        return PATTERNS["switch-side:left" if cue.side == "left" else "switch-side:right"]
+    return PATTERNS.get(cue.cue, ())
+
+
+@dataclass
+class _Playing:
+    steps: tuple[Step, ...]
+    index: int
+    ends: float
+
+
+class BuzzerOutput:
+    """An App output that plays cue patterns on gpiozero devices.
+
+    ``buzzer`` is a gpiozero ``Buzzer`` (active), ``TonalBuzzer`` (passive) or
+    None; ``vibration`` an optional ``OutputDevice`` that mirrors it (also in
+    quiet mode, which only silences the buzzer). ``on_pin(t, pin, state)``
+    hears every change of an output pin, for the simulation's timeline.
+    """
+
+    MAX_QUEUE = 4
+
+    def __init__(self, buzzer=None, vibration=None, *, quiet: bool = False,
+                 overrides: Callable[[], dict] = dict, on_pin: Callable[[float, str, int], None] | None = None):
+        self.buzzer = buzzer
+        self.vibration = vibration
+        self.quiet = quiet
+        self.overrides = overrides
+        self.on_pin = on_pin
+        self._queue: deque[tuple[float, tuple[Step, ...]]] = deque()
+        self._playing: _Playing | None = None
+        self._levels: dict[str, int] = {}
+        self._last_change = float("-inf")
+        self.played: list[tuple[float, str]] = []  # (t, cue): what was started, for tests and `check`
+
+    def next_deadline(self) -> float | None:
+        if self._playing:
+            return self._playing.ends
+        return self._queue[0][0] if self._queue else None
+
+    def frame(self, frame: Frame, now: float) -> None:
+        pass
+
+    def effects(self, effects: list[Effect], now: float) -> None:
+        for e in effects:
+            if isinstance(e, Cue):
+                self.cue(e)
+        self.advance(now)
+
+    def cue(self, cue: Cue) -> None:
+        steps = pattern_for(cue, self.overrides())
+        if not steps:
+            return
+        if len(self._queue) >= self.MAX_QUEUE:  # never fall behind: drop the oldest waiting cue
+            self._queue.popleft()
+        self._queue.append((cue.t, steps))
+        self.played.append((cue.t, cue.cue))
+
+    def advance(self, now: float) -> None:
+        """Carry out every step change due by ``now``, each at its own time."""
+        while True:
+            if self._playing and self._playing.ends <= now:
+                p = self._playing
+                p.index += 1
+                if p.index < len(p.steps):
+                    p.ends += p.steps[p.index][0]
+                    self._apply(p.steps[p.index][1], p.ends - p.steps[p.index][0])
+                else:
+                    self._playing = None
+                    self._apply(None, p.ends)
+                    continue
+            if self._playing is None and self._queue and self._queue[0][0] <= now:
+                start, steps = self._queue.popleft()
+                start = max(start, self._last_change)  # queued behind the pattern before it
+                self._playing = _Playing(steps, 0, start + steps[0][0])
+                self._apply(steps[0][1], start)
+                continue
+            return
+
+    def _apply(self, tone: float | None, t: float) -> None:
+        self._last_change = t
+        if self.buzzer is not None and not self.quiet:
+            try:
+                if tone is None:
+                    self.buzzer.stop() if hasattr(self.buzzer, "stop") else self.buzzer.off()
+                elif hasattr(self.buzzer, "play"):
+                    from gpiozero.tones import Tone
+
+                    self.buzzer.play(Tone(frequency=tone))
+                else:
+                    self.buzzer.on()
+            except Exception:  # a GPIO fault must never stop the timer
+                log.exception("buzzer failed")
+            self._report(t, self.buzzer)
+        if self.vibration is not None:
+            try:
+                self.vibration.value = 1 if tone is not None else 0
+            except Exception:
+                log.exception("vibration motor failed")
+            self._report(t, self.vibration)
+
+    def _report(self, t: float, device) -> None:
+        pin = getattr(device, "pin", None)
+        if pin is None:
+            return
+        name = str(pin.info.name) if getattr(pin, "info", None) else str(pin)
+        level = 1 if (pin.state or 0) > 0 else 0
+        if self._levels.get(name) != level:
+            self._levels[name] = level
+            if self.on_pin:
+                self.on_pin(t, name, level)
+
+    def off(self) -> None:
+        """Silence everything now (shutdown, SIGTERM)."""
+        self._queue.clear()
+        self._playing = None
+        for device in (self.buzzer, self.vibration):
+            if device is not None:
+                try:
+                    device.off()
+                except Exception:
+                    log.exception("could not switch an output off")

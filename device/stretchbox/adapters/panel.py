@@ -1,0 +1,132 @@
+"""The OLED as an App output: render on change, idle brightness, and survival of bus faults.
+
+A display that fails (OSError on I2C, errno 121 from a loose wire, at start or
+mid-routine) must never stop the timer or the buzzer: the fault is logged,
+the device is re-opened with exponential backoff on the loop's own deadlines,
+and drawing resumes with the current frame when the panel answers again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from ..core.frame import Frame
+from ..core.session import Effect
+
+log = logging.getLogger(__name__)
+
+BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
+
+
+class PanelOutput:
+    """Draws frames on a luma device opened by ``open_device``; never raises OSError."""
+
+    def __init__(self, open_device: Callable[[], object], render: Callable[[Frame], object], *,
+                 contrast: int = 255, dim_contrast: int = 8):
+        self.open_device = open_device
+        self.render = render
+        self.contrast = contrast
+        self.dim_contrast = dim_contrast
+        self.device = None
+        self.frames_shown = 0
+        self.frames_skipped = 0
+        self.faults = 0
+        self.last_image = None  # what the panel shows now (None after a fault: redraw)
+        self._level: str | None = None
+        self._frame: Frame | None = None
+        self._image = None
+        self._retry_at: float | None = 0.0
+        self._backoff = BACKOFF_FIRST
+        self._now = 0.0
+
+    # ---- Output ----------------------------------------------------------
+    def effects(self, effects: list[Effect], now: float) -> None:
+        self._now = now
+
+    def next_deadline(self) -> float | None:
+        return self._retry_at if self.device is None else None
+
+    def frame(self, frame: Frame, now: float) -> None:
+        self._now = now
+        if frame != self._frame:
+            self._frame = frame
+            self._image = self._shifted(self.render(frame), frame.shift)
+        if self.device is None and not self._reopen(now):
+            return
+        try:
+            self._set_level(frame.level)
+            if frame.level != "off":
+                self._show(self._image)
+        except OSError as exc:
+            self._fault(exc, now)
+
+    # ---- internals -----------------------------------------------------------
+    def _reopen(self, now: float) -> bool:
+        if self._retry_at is None or now < self._retry_at:
+            return False
+        try:
+            self.device = self.open_device()
+        except OSError as exc:
+            self._fault(exc, now)
+            return False
+        if self.faults:
+            log.warning("display is answering again")
+        self._backoff = BACKOFF_FIRST
+        self._retry_at = None
+        self._level = None
+        self.last_image = None
+        return True
+
+    def _fault(self, exc: OSError, now: float) -> None:
+        self.faults += 1
+        log.warning("display fault (%s); retrying in %.1f s", exc, self._backoff)
+        self.device = None
+        self.last_image = None
+        self._retry_at = now + self._backoff
+        self._backoff = min(self._backoff * 2, BACKOFF_MAX)
+
+    def _set_level(self, level: str) -> None:
+        if level == self._level:
+            return
+        if level == "off":
+            self.device.hide()
+        else:
+            if self._level in (None, "off"):
+                self.device.show()
+            self.device.contrast(self.dim_contrast if level == "dim" else self.contrast)
+        self._level = level
+
+    def _show(self, image) -> None:
+        data = image.tobytes()
+        if self.last_image == data:
+            self.frames_skipped += 1
+            return
+        self.device.display(image)
+        self.last_image = data
+        self.frames_shown += 1
+
+    @staticmethod
+    def _shifted(image, shift: tuple[int, int]):
+        if shift == (0, 0):
+            return image
+        moved = image.copy()
+        moved.paste(0, (0, 0) + image.size)
+        moved.paste(image, shift)
+        return moved
+
+    def final(self, frame: Frame | None) -> None:
+        """Last screen at exit: ``frame`` stays lit after we exit (persist), or None blanks the panel."""
+        device = self.device
+        if device is None:
+            return
+        try:
+            if frame is None:
+                device.clear()
+                device.persist = False
+            else:
+                self._show(self._shifted(self.render(frame), (0, 0)))
+                device.persist = True
+            device.cleanup()
+        except OSError as exc:
+            log.warning("display fault at exit (%s)", exc)
