@@ -38,3 +38,11 @@ def test_static_screens_shift_through_a_cycle_of_small_offsets():
     assert offsets == [(0, 0), (0, 0), (1, 0), (1, 1), (0, 1), (0, 0)]
     assert all(abs(dx) <= 2 and abs(dy) <= 2 for dx, dy in offsets)
     assert idle.next_deadline(61.0) == 120
+
+
+def test_a_paused_routine_dims_but_never_goes_dark():
+    idle = Idle(IdleConfig(dim_after=30, off_after=90, shift_every=0), now=0.0)
+    idle.observe(True, 10.0, may_sleep=False)
+    assert idle.level(40.0) == DIM and idle.level(10_000.0) == DIM
+    assert idle.next_deadline(40.0) is None
+    assert idle.admit(Pressed(A, 10_000.0)) is True  # the resume press acts

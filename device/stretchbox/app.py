@@ -17,7 +17,9 @@ from typing import Protocol
 from .core.frame import Frame
 from .core.gestures import Pressed, Released
 from .core.idle import Idle
-from .core.session import DONE, STATIC_STATES, Effect, Event, Session, Tick
+from .config import Config
+from .core.gestures import GestureConfig
+from .core.session import DONE, IDLE, STATIC_STATES, Effect, Event, Session, SessionConfig, Tick
 
 
 class Output(Protocol):
@@ -59,7 +61,8 @@ class App:
         effects = self.session.handle(event)
         frame = self.session.frame(now)
         if self.idle:
-            self.idle.observe(self.session.state in STATIC_STATES, now)
+            state = self.session.state
+            self.idle.observe(state in STATIC_STATES, now, may_sleep=state in (IDLE, DONE))
             frame = dataclasses.replace(frame, level=self.idle.level(now), shift=self.idle.shift(now))
         for output in self.outputs:
             output.effects(effects, now)
@@ -171,3 +174,74 @@ def simulate(app: App, schedule: list[tuple[float, Callable[[], None]]], inbox: 
 def direct_presses(presses: Iterable[ScheduledPress], inbox: queue.Queue) -> list[tuple[float, Callable[[], None]]]:
     """A schedule that puts button events straight into ``inbox`` (no GPIO)."""
     return [(e.t, (lambda e=e: inbox.put(e))) for e in press_events(presses)]
+
+
+@dataclass
+class Device:
+    """The whole device, composed: what ``build`` returns and ``close`` takes apart."""
+
+    app: App
+    config: Config
+    buttons: object | None = None
+    buzzer: object | None = None  # BuzzerOutput
+    panel: object | None = None  # PanelOutput
+    gpio: list = dataclasses.field(default_factory=list)
+
+    def close(self) -> None:
+        if self.buzzer is not None:
+            self.buzzer.off()
+        if self.buttons is not None:
+            self.buttons.close()
+        for device in self.gpio:
+            device.close()
+
+
+def session_config(config: Config) -> SessionConfig:
+    b = config.buttons
+    gestures = (GestureConfig.one_button(stop_hold=max(b.a_hold, 3.0)) if b.mode == "one"
+                else GestureConfig.two_button(b.a_hold, b.b_hold, b.both_hold))
+    return SessionConfig(resume_lead=config.resume_lead, pause_timeout=config.pause_timeout, gestures=gestures)
+
+
+def build(config: Config, routines: list, *, pin_factory, clock: Callable[[], float], inbox: queue.Queue,
+          open_display: Callable[[], object] | None = None, render: Callable[[Frame], object] | None = None,
+          on_pin: Callable[[float, str, int], None] | None = None, first_outputs: Iterable[Output] = (),
+          idle: bool = True) -> Device:
+    """Compose the device from its config: the same code on a Pi, in ``simulate`` and in tests.
+
+    ``pin_factory`` is gpiozero's (MockFactory off a Pi); ``open_display``
+    returns a luma device (a real driver, an emulator, or one over a
+    recording serial interface) and may raise OSError, which is survived.
+    """
+    from gpiozero import Buzzer, DigitalOutputDevice, TonalBuzzer
+    from gpiozero.tones import Tone
+
+    from .adapters.buttons import ButtonsInput
+    from .adapters.buzzer import BuzzerOutput
+    from .adapters.panel import PanelOutput
+
+    session = Session(routines, session_config(config))
+    b, z = config.buttons, config.buzzer
+    pins = {"a": b.a} if b.mode == "one" else {"a": b.a, "b": b.b}
+    buttons = ButtonsInput(pins, inbox, clock=clock, bounce_time=b.bounce_time, pin_factory=pin_factory)
+    gpio: list = []
+    sound = None
+    if z.kind == "active":
+        sound = Buzzer(z.pin, pin_factory=pin_factory)
+    elif z.kind == "passive":
+        sound = TonalBuzzer(z.pin, mid_tone=Tone("A5"), octaves=2, pin_factory=pin_factory)
+    if sound is not None:
+        gpio.append(sound)
+    motor = DigitalOutputDevice(z.vibration_pin, pin_factory=pin_factory) if z.vibration_pin else None
+    if motor is not None:
+        gpio.append(motor)
+    buzzer = BuzzerOutput(sound, motor, quiet=z.quiet, overrides=lambda: session.routine.cue_overrides(),
+                          on_pin=on_pin)
+    outputs: list = list(first_outputs) + [buzzer]
+    panel = None
+    if open_display is not None and render is not None:
+        panel = PanelOutput(open_display, render, contrast=config.display.contrast,
+                            dim_contrast=config.display.dim_contrast)
+        outputs.append(panel)
+    app = App(session, outputs, Idle(config.idle, now=clock()) if idle else None)
+    return Device(app, config, buttons, buzzer, panel, gpio)

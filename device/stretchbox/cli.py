@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--one-button", action="store_true", help="one-button mode (press, hold 1 s, hold 3 s)")
     sim.add_argument("--resume-lead", type=float, default=3.0, metavar="S",
                      help="seconds of lead-in after resuming a hold (default 3)")
+    sim.add_argument("--config", type=Path, help="a device config file (default: the built-in defaults)")
     sim.set_defaults(func=cmd_simulate)
 
     val = sub.add_parser("validate", help="check routine files or folders of them")
@@ -101,41 +102,70 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _session_config(args: argparse.Namespace):
-    from .core.gestures import GestureConfig
-    from .core.session import SessionConfig
+def _config(args: argparse.Namespace, *, required: bool = False):
+    """The device config (``--config``), or defaults; problems exit 1 with file and line."""
+    from .adapters.yamlfile import FileError
+    from .config import Config, load_config
 
-    if args.resume_lead < 0:
-        raise UsageError("--resume-lead cannot be negative")
-    gestures = GestureConfig.one_button() if args.one_button else GestureConfig.two_button()
-    return SessionConfig(resume_lead=args.resume_lead, gestures=gestures)
+    path = getattr(args, "config", None)
+    if path is None and not required:
+        return Config()
+    try:
+        return load_config(path, required=path is not None)
+    except FileError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        raise SystemExit(EXIT_INVALID) from None
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    """The whole device on a simulated clock: real gpiozero devices on MockFactory pins."""
+    import dataclasses
     import queue
 
-    from .app import App, ScheduledPress, SimClock, direct_presses, simulate
-    from .core.session import Session
+    from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+    from .app import ScheduledPress, SimClock, build, simulate
     from .timeline import Timeline, json_line, summary_record, write_table
 
-    config = _session_config(args)
-    buttons = tuple(config.gestures.holds)
+    config = _config(args)
+    if args.resume_lead < 0:
+        raise UsageError("--resume-lead cannot be negative")
+    buttons = config.buttons
+    if args.one_button:
+        buttons = dataclasses.replace(buttons, mode="one")
+    config = dataclasses.replace(config, buttons=buttons, resume_lead=args.resume_lead)
+    names = ("a",) if buttons.mode == "one" else ("a", "b")
     try:
-        presses = [ScheduledPress(0.0, "a")] + [ScheduledPress.parse(p, buttons) for p in args.press]
+        presses = [ScheduledPress(0.0, "a")] + [ScheduledPress.parse(p, names) for p in args.press]
     except ValueError as exc:
         raise UsageError(f"--press: {exc}") from None
-    routines = _load_routines(args.routine)
-    session = Session(routines[:1], config)
+    routines = _load_routines(args.routine)[:1]
+
     out = sys.stdout
     timeline = Timeline(emit=(lambda r: out.write(json_line(r) + "\n")) if args.json else None)
-    app = App(session, [timeline])
-    inbox: queue.Queue = queue.Queue()
-    simulate(app, direct_presses(presses, inbox), inbox, SimClock())
+    clock, inbox = SimClock(), queue.Queue()
+    factory = MockFactory(pin_class=MockPWMPin)
+    try:
+        device = build(config, routines, pin_factory=factory, clock=clock, inbox=inbox,
+                       on_pin=lambda t, pin, state: timeline.add(
+                           {"t": round(t, 3), "event": "pin", "pin": pin, "state": state}),
+                       first_outputs=[timeline])
+        pins = {"a": buttons.a, "b": buttons.b}
+        schedule = []
+        for p in presses:
+            pin = factory.pin(pins[p.button])
+            schedule.append((p.t, pin.drive_low))
+            schedule.append((p.t + p.hold, pin.drive_high))
+        simulate(device.app, schedule, inbox, clock)
+        device.close()
+    finally:
+        factory.reset()
     summary = summary_record(timeline)
     if args.json:
         out.write(json_line(summary) + "\n")
     else:
-        write_table(session.routine, timeline.records, summary, out)
+        write_table(device.app.session.routine, timeline.records, summary, out)
     return EXIT_OK
 
 

@@ -5,7 +5,9 @@ Rules:
 * Only static screens (idle, done, paused, power menus) go dim and off; a
   running routine keeps the panel on, since the user glances at it.
 * ``dim_after`` seconds after the last activity the panel dims; ``off_after``
-  seconds after it, the panel switches off. Any button edge is activity.
+  seconds after it, the panel switches off, except on a paused routine,
+  which only dims: a press there must resume, not just wake the panel (the
+  session ends a forgotten pause by itself). Any button edge is activity.
 * The press that wakes a panel that is off does nothing else: its down and up
   edges are swallowed here and never reach the session.
 * A static screen moves by a pixel every ``shift_every`` seconds, through a
@@ -38,6 +40,7 @@ class Idle:
     def __init__(self, config: IdleConfig | None = None, now: float = 0.0):
         self.config = config or IdleConfig()
         self.static = True
+        self.may_sleep = True
         self._since = now  # last activity, or when the screen became static
         self._swallowing: set[str] = set()
 
@@ -45,7 +48,7 @@ class Idle:
         if not self.static:
             return ON
         quiet = now - self._since
-        if quiet >= self.config.off_after:
+        if quiet >= self.config.off_after and self.may_sleep:
             return OFF
         if quiet >= self.config.dim_after:
             return DIM
@@ -61,7 +64,9 @@ class Idle:
     def next_deadline(self, now: float) -> float | None:
         if not self.static:
             return None
-        times = [self._since + self.config.dim_after, self._since + self.config.off_after]
+        times = [self._since + self.config.dim_after]
+        if self.may_sleep:
+            times.append(self._since + self.config.off_after)
         if self.config.shift_every > 0:
             k = math.floor((now - self._since) / self.config.shift_every) + 1
             times.append(self._since + k * self.config.shift_every)
@@ -83,8 +88,9 @@ class Idle:
                 return False
         return True
 
-    def observe(self, static: bool, now: float) -> None:
-        """Tell it whether the screen is static now; a change counts as activity."""
-        if static != self.static:
+    def observe(self, static: bool, now: float, *, may_sleep: bool = True) -> None:
+        """Tell it whether the screen is static now (and may go dark); a change counts as activity."""
+        if static != self.static or may_sleep != self.may_sleep:
             self.static = static
+            self.may_sleep = may_sleep
             self._since = now
