@@ -41,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--config", type=Path, help="a device config file (default: the built-in defaults)")
     sim.set_defaults(func=cmd_simulate)
 
+    cfg = sub.add_parser("config", help="show or check the device config")
+    cfg.add_argument("--config", type=Path, help="the config file (default /etc/stretchbox/config.yaml)")
+    cfg.add_argument("--check", action="store_true", help="only check it: exit 0 when valid, 1 when not")
+    cfg.set_defaults(func=cmd_config)
+
     val = sub.add_parser("validate", help="check routine files or folders of them")
     val.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     val.set_defaults(func=cmd_validate)
@@ -116,6 +121,23 @@ def _config(args: argparse.Namespace, *, required: bool = False):
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         raise SystemExit(EXIT_INVALID) from None
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from .config import DEFAULT_PATH
+
+    config = _config(args, required=args.config is not None)
+    source = config.source if config.source != "<defaults>" else f"{args.config or DEFAULT_PATH} (missing: defaults)"
+    if args.check:
+        print(f"ok: {source}")
+        return EXIT_OK
+    print(f"# {source}")
+    for section, value in dataclasses.asdict(config).items():
+        if section != "source":
+            print(f"{section}: {value}")
+    return EXIT_OK
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

@@ -29,8 +29,8 @@ PATTERNS: dict[str, tuple[Step, ...]] = {
     "switch-side:right": ((0.12, MID), (0.10, None), (0.12, HIGH)),         # two short, rising
     "switch-side:left": ((0.12, HIGH), (0.10, None), (0.12, MID)),          # two short, falling
     "next-stretch": ((0.60, MID),),                                         # one long
-    "paused": ((0.08, MID), (0.08, None), (0.08, LOW)),                     # two quick, falling
-    "resumed": ((0.08, LOW), (0.08, None), (0.08, MID)),                    # two quick, rising
+    "paused": ((0.30, MID), (0.10, None), (0.08, LOW)),                     # long then short, falling
+    "resumed": ((0.08, LOW), (0.08, None), (0.08, MID), (0.08, None), (0.08, HIGH)),  # three quick, rising
     "done": ((0.50, HIGH), (0.15, None), (0.15, HIGH), (0.15, None), (0.50, HIGH)),  # long-short-long
 }
 DEFAULT_TONE = {"switch-side": MID}

@@ -1,0 +1,120 @@
+"""Cue patterns on real gpiozero devices over MockFactory pins, stepped by deadlines."""
+
+import json
+
+import pytest
+from gpiozero import Buzzer, DigitalOutputDevice, TonalBuzzer
+from gpiozero.pins.mock import MockFactory, MockPWMPin
+from gpiozero.tones import Tone
+
+from stretchbox.adapters.buzzer import PATTERNS, BuzzerOutput, pattern_for
+from stretchbox.cli import main
+from stretchbox.core.session import Cue
+
+
+@pytest.fixture
+def factory():
+    f = MockFactory(pin_class=MockPWMPin)
+    yield f
+    f.reset()
+
+
+def run(output, until):
+    """The main loop's part: step the output at each of its deadlines."""
+    while (d := output.next_deadline()) is not None and d <= until:
+        output.advance(d)
+
+
+def test_every_cue_has_a_distinct_pattern():
+    shapes = {name: tuple(round(s, 3) for s, tone in steps) for name, steps in PATTERNS.items()}
+    distinct = {k: v for k, v in shapes.items() if not k.startswith("switch-side:left")}
+    assert len(set(distinct.values())) == len(distinct)
+    for cue in ("prepare", "go", "switch-side", "countdown", "next-stretch", "paused", "resumed", "done"):
+        assert pattern_for(Cue(0, cue, "right"))
+
+
+def test_active_buzzer_pin_timeline_matches_the_pattern(factory):
+    buzzer = Buzzer("GPIO18", pin_factory=factory)
+    changes = []
+    out = BuzzerOutput(buzzer, on_pin=lambda t, pin, s: changes.append((round(t, 3), pin, s)))
+    out.effects([Cue(10.0, "done")], 10.0)
+    run(out, 100)
+    # done = long-short-long: 0.5 on, 0.15 off, 0.15 on, 0.15 off, 0.5 on
+    assert changes == [(10.0, "GPIO18", 1), (10.5, "GPIO18", 0), (10.65, "GPIO18", 1), (10.8, "GPIO18", 0),
+                       (10.95, "GPIO18", 1), (11.45, "GPIO18", 0)]
+    assert factory.pin("GPIO18").state == 0
+
+
+def test_cues_that_overlap_queue_behind_each_other(factory):
+    buzzer = Buzzer("GPIO18", pin_factory=factory)
+    changes = []
+    out = BuzzerOutput(buzzer, on_pin=lambda t, pin, s: changes.append((round(t, 3), s)))
+    out.effects([Cue(1.0, "countdown"), Cue(1.0, "go")], 1.0)
+    run(out, 10)
+    assert changes == [(1.0, 1), (1.04, 0), (1.04, 1), (1.29, 0)]
+
+
+def test_tonal_buzzer_rises_to_the_right_and_falls_to_the_left(factory):
+    tonal = TonalBuzzer("GPIO18", mid_tone=Tone("A5"), octaves=2, pin_factory=factory)
+    out = BuzzerOutput(tonal)
+
+    def tones(side):
+        heard = []
+        out.effects([Cue(0.0 if side == "right" else 5.0, "switch-side", side)], 0.0 if side == "right" else 5.0)
+        heard.append(tonal.tone)
+        while (d := out.next_deadline()) is not None:
+            out.advance(d)
+            heard.append(tonal.tone)
+        return [t.frequency for t in heard if t is not None]
+
+    right, left = tones("right"), tones("left")
+    assert len(right) == 2 and right[0] < right[1]
+    assert len(left) == 2 and left[0] > left[1]
+
+
+def test_quiet_mode_silences_the_buzzer_but_the_motor_still_mirrors(factory):
+    buzzer = Buzzer("GPIO18", pin_factory=factory)
+    motor = DigitalOutputDevice("GPIO23", pin_factory=factory)
+    changes = []
+    out = BuzzerOutput(buzzer, motor, quiet=True, on_pin=lambda t, pin, s: changes.append((pin, s)))
+    out.effects([Cue(0.0, "go")], 0.0)
+    run(out, 5)
+    assert changes == [("GPIO23", 1), ("GPIO23", 0)]
+    assert factory.pin("GPIO18").states[-1].state in (0, False) and len(factory.pin("GPIO18").states) == 1
+
+
+def test_a_routine_can_silence_or_repattern_a_cue(factory):
+    buzzer = Buzzer("GPIO18", pin_factory=factory)
+    changes = []
+    overrides = {"countdown": None, "next-stretch": (100, 50, 100)}
+    out = BuzzerOutput(buzzer, overrides=lambda: overrides, on_pin=lambda t, p, s: changes.append((round(t, 3), s)))
+    out.effects([Cue(0.0, "countdown"), Cue(1.0, "next-stretch")], 1.0)
+    run(out, 5)
+    assert changes == [(1.0, 1), (1.1, 0), (1.15, 1), (1.25, 0)]
+
+
+def test_simulated_routine_buzzer_timeline_follows_each_cue_pattern(capsys):
+    assert main(["simulate", "--json"]) == 0
+    records = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    pins = [r for r in records if r["event"] == "pin"]
+    cues = [r for r in records if r["event"] == "cue"]
+    assert {r["pin"] for r in pins} == {"GPIO18"}
+    # rebuild each cue's expected on/off edges and compare with the pin timeline
+    expected, free = [], 0.0
+    for c in cues:
+        start = max(c["t"], free)
+        t, level = start, 1
+        for seconds, tone in pattern_for(Cue(c["t"], c["cue"], "right")):
+            if tone is not None:
+                expected.append((round(t, 3), 1))
+                expected.append((round(t + seconds, 3), 0))
+            t += seconds
+        free = t
+    merged = []
+    for t, s in expected:  # an off immediately followed by an on at the same time is no change
+        if merged and merged[-1] == (t, 1 - s):
+            merged.pop()
+        else:
+            merged.append((t, s))
+    assert [(r["t"], r["state"]) for r in pins] == merged
+    assert len(pins) >= 2 * len(cues) - 5
