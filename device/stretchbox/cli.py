@@ -28,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the device (off a Pi: the terminal is the screen and buttons)")
     run.add_argument("routine", nargs="?", type=Path, help="a routine file (default: the built-in routines)")
     run.add_argument("--start", action="store_true", help="start the routine at once, as if A was pressed")
+    run.add_argument("--config", type=Path, help="device config (default /etc/stretchbox/config.yaml if present)")
+    run.add_argument("--display", metavar="NAME",
+                     help="config (the configured OLED), a luma driver (ssd1306, sh1106, ...), "
+                          "terminal, pygame, or text (default: config on a Pi, else terminal, or text in a pipe)")
+    run.add_argument("--pins", choices=("auto", "real", "mock"), default="auto",
+                     help="GPIO: real pins on a Pi, gpiozero's MockFactory elsewhere (default auto)")
     run.set_defaults(func=cmd_run)
 
     sim = sub.add_parser("simulate", help="run a routine on a simulated clock, as fast as the CPU allows")
@@ -191,36 +197,110 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def on_a_pi() -> bool:
+    """True on a Raspberry Pi (its device tree names the model)."""
+    try:
+        return "raspberry pi" in Path("/proc/device-tree/model").read_text(errors="replace").lower()
+    except OSError:
+        return False
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    """The device: the owner loop, until SIGTERM/SIGINT (or q on the keyboard); exit 0."""
+    import logging
     import queue
+    import signal
+    import threading
     import time
 
-    from .adapters.keyboard import HELP, Keyboard
-    from .app import App, run_loop
-    from .core.gestures import A, Pressed, Released
-    from .core.session import Session
-    from .textscreen import TextScreen
+    from .config import DEFAULT_PATH
 
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.config is None and DEFAULT_PATH.exists():
+        args.config = DEFAULT_PATH
+    config = _config(args, required=args.config is not None)
     routines = _load_routines(args.routine)
-    session = Session(routines)
+    pins = args.pins if args.pins != "auto" else ("real" if on_a_pi() else "mock")
+
+    from .adapters.keyboard import HELP, Keyboard
+    from .app import build, run_loop
+
     inbox: queue.Queue = queue.Queue()
-    keyboard = Keyboard(inbox) if Keyboard.available() else None
-    app = App(session, [TextScreen(sys.stdout)])
-    if keyboard:
-        print(HELP)
+    stop = threading.Event()
+
+    def on_signal(signum, frame):  # only flags and wakes the loop: the owner thread cleans up
+        stop.set()
+        inbox.put(None)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    factory = None
+    if pins == "mock":
+        from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+        factory = MockFactory(pin_class=MockPWMPin)
+    display = open_display(args.display, config)
+    device = build(config, routines, pin_factory=factory, clock=time.monotonic, inbox=inbox,
+                   first_outputs=display.outputs, open_display=display.open, render=display.render)
+    keyboard = None
+    if factory is not None and Keyboard.available():
+        pin_of = {"a": config.buttons.a, "b": config.buttons.b}
+
+        def edge(button: str, down: bool) -> None:
+            pin = factory.pin(pin_of[button])
+            pin.drive_low() if down else pin.drive_high()
+
+        keyboard = Keyboard(inbox, edge=edge)
+        print(HELP, file=sys.stderr)
         keyboard.start()
-    if args.start or keyboard is None:
+    if args.start:
+        from .core.gestures import A, Pressed, Released
+
         now = time.monotonic()
         inbox.put(Pressed(A, now))
         inbox.put(Released(A, now))
     try:
-        run_loop(app, inbox, time.monotonic,
-                 should_stop=lambda: (keyboard is not None and keyboard.quit.is_set())
-                 or (keyboard is None and session.state == "done"))
+        run_loop(device.app, inbox, time.monotonic,
+                 should_stop=lambda: stop.is_set() or (keyboard is not None and keyboard.quit.is_set()))
     finally:
         if keyboard:
             keyboard.close()
+        device.close()
+        if device.panel is not None:
+            device.panel.final(final_frame(device.app.session.state, config.display.final_screen))
+        display.close()
+        if factory is not None:
+            factory.reset()
     return EXIT_OK
+
+
+class DisplayChoice:
+    """How frames reach a screen: extra outputs (a text log), or a luma device and a renderer."""
+
+    def __init__(self, outputs=(), open=None, render=None, close=lambda: None):
+        self.outputs, self.open, self.render, self.close = list(outputs), open, render, close
+
+
+def open_display(name: str | None, config) -> DisplayChoice:
+    from .textscreen import TextScreen
+
+    if name is None:
+        name = "config" if on_a_pi() else ("terminal" if sys.stdout.isatty() else "text")
+    if name == "text":
+        return DisplayChoice([TextScreen(sys.stdout)])
+    raise UsageError(f"unknown display {name!r}")
+
+
+def final_frame(state: str, setting: str):
+    """What stays on the panel after exit: 'safe to unplug' after a power-off, else per config."""
+    from .core.frame import Frame
+
+    if state == "powering-off":
+        return Frame("message", title="SAFE TO UNPLUG", text="once the green light is off")
+    if setting == "blank":
+        return None
+    return Frame("message", title="stretchbox", text="stopped")
 
 
 if __name__ == "__main__":

@@ -37,11 +37,17 @@ class Keyboard:
     """Reads single keys from a terminal in cbreak mode and puts button events in ``inbox``."""
 
     def __init__(self, inbox: queue.Queue, clock: Callable[[], float] = time.monotonic,
-                 stream=None, holds: dict[str, tuple[tuple[str, ...], float]] | None = None):
+                 stream=None, edge: Callable[[str, bool], None] | None = None):
+        """``edge(button, down)`` moves a button; by default it puts the event in ``inbox``.
+
+        Off a Pi, ``edge`` drives gpiozero's mock pins instead, so the keys go
+        through the same Button objects the real buttons do.
+        """
         self.inbox = inbox
         self.clock = clock
         self.stream = stream or sys.stdin
-        self.keys = holds or KEYS
+        self.keys = KEYS
+        self.edge = edge or self._enqueue
         self.quit = threading.Event()
         self._saved = None
 
@@ -77,11 +83,12 @@ class Keyboard:
                 return
             if key in self.keys:
                 buttons, hold = self.keys[key]
-                now = self.clock()
                 for b in buttons:
-                    self.inbox.put(Pressed(b, now))
+                    self.edge(b, True)
                 if hold:
                     time.sleep(hold)  # stands in for the finger on the key; not UI logic
-                now = self.clock()
                 for b in buttons:
-                    self.inbox.put(Released(b, now))
+                    self.edge(b, False)
+
+    def _enqueue(self, button: str, down: bool) -> None:
+        self.inbox.put((Pressed if down else Released)(button, self.clock()))
