@@ -4,12 +4,12 @@ from stretchbox.core.routine import routine_from_mapping
 from stretchbox.core.session import Session, SessionConfig, Tick
 
 
-def routine(*stretches, **defaults):
+def routine(*stretches, name="Test", **defaults):
     """A routine from (name, sides) pairs; prepare 5, switch 5, rest 5, hold 30 unless overridden."""
     timing = {"prepare": 5, "hold": 30, "switch": 5, "rest": 5}
     timing.update(defaults)
     return routine_from_mapping({
-        "schema": 1, "name": "Test", "min_hold": 20, "defaults": timing,
+        "schema": 1, "name": name, "min_hold": 20, "defaults": timing,
         "stretches": [{"name": n, "icon": "calf", "sides": s} for n, s in stretches],
     })
 

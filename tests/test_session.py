@@ -282,3 +282,18 @@ def test_an_unanswered_power_menu_cancels_after_ten_seconds():
     assert s.state == "confirm-off" and s.next_deadline() == 13.0
     run_until(s, 13.0)
     assert s.state == IDLE
+
+
+def test_a_new_library_waits_for_the_running_routine_and_keeps_the_selection():
+    other = routine(("Calf", "none"), name="Other")
+    renamed = routine(("Fold", "none"), name="Renamed")
+    s = Session([TWO])
+    s.press(A, 0.0)
+    s.replace_routines([renamed, other])
+    assert s.routines == (TWO,) and s.routine is TWO  # mid-routine: nothing changes under the user
+    s.press(A, 1.0, hold=2.0)
+    s.press(B, 5.0)  # dismiss the summary: the new library arrives
+    assert s.routines == (renamed, other) and s.routine is renamed  # "Test" is gone: the first one
+    s.press(B, 6.0)  # select "Other"
+    s.replace_routines([TWO, renamed, other])
+    assert s.routine is other  # the selection follows the name

@@ -218,6 +218,7 @@ class Session:
         self._menu_at = 0.0
         self._before_menu = IDLE
         self._hold_status: dict[int, str] = {}  # step index -> completed | skipped
+        self._pending_routines: tuple[Routine, ...] = ()  # a library that arrived mid-routine
         self.summary: Summary | None = None
 
     # ---- queries -------------------------------------------------------
@@ -250,6 +251,19 @@ class Session:
         if self.state in (PAUSED, LEAD_IN):
             return self._remaining
         return 0.0
+
+    def replace_routines(self, routines: list[Routine] | tuple[Routine, ...]) -> None:
+        """A new library (USB import). A running routine keeps its own copy of the plan;
+        the selection follows the routine's name when it is still there."""
+        if not routines:
+            raise ValueError("a session needs at least one routine")
+        current = self.routine.name
+        names = [r.name for r in routines]
+        if self.state in (IDLE, DONE, CONFIRM_OFF, POWERING_OFF):
+            self.routines = tuple(routines)
+            self.selected = names.index(current) if current in names else 0
+        else:
+            self._pending_routines = tuple(routines)
 
     # ---- events --------------------------------------------------------
     def handle(self, event: Event) -> list[Effect]:
@@ -465,6 +479,9 @@ class Session:
 
     def _do_dismiss(self, t: float, out: list[Effect]) -> None:
         self.state = IDLE
+        if self._pending_routines:
+            pending, self._pending_routines = self._pending_routines, ()
+            self.replace_routines(pending)
         out.append(PhaseStarted(t, "idle", None, self.routine.name, None, 0))
 
     def _current_hold(self) -> int:
