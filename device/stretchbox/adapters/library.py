@@ -310,9 +310,9 @@ def _cleanup(library: Path) -> None:
     """Remove every version but the current one, staging leftovers and a stray temporary link."""
     current = current_dir(library)
     versions = versions_dir(library)
-    with suppress(FileNotFoundError):
-        os.unlink(_link_tmp(library))
     try:
+        with suppress(FileNotFoundError):
+            os.unlink(_link_tmp(library))
         entries = list(os.scandir(versions))
     except OSError:
         return
@@ -351,12 +351,15 @@ def _adopt_plain_folder(library: Path) -> None:
     _switch_link(library, n)
 
 
-def _switch_link(library: Path, n: int) -> None:
+def _switch_link(library: Path, n: int, report: ImportReport | None = None) -> None:
+    """The one rename that switches the library; ``report.library_changed`` is set right after it."""
     tmp = _link_tmp(library)
     with suppress(FileNotFoundError):
         os.unlink(tmp)
     os.symlink(f"{versions_dir(library).name}/{n}", tmp)
     os.replace(tmp, library)
+    if report is not None:
+        report.library_changed = True
     _fsync_dir(library.parent)
 
 
@@ -464,7 +467,7 @@ def check_icon(raw: bytes) -> str | None:
     The pixel size is checked from the header before anything is decoded.
     """
     if len(raw) > MAX_ICON_BYTES:
-        return f"icon is {len(raw):,} bytes; the limit is {MAX_ICON_BYTES:,}"
+        return f"is {len(raw):,} bytes; the limit is {MAX_ICON_BYTES:,}"
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -473,16 +476,16 @@ def check_icon(raw: bytes) -> str | None:
             with Image.open(io.BytesIO(raw), formats=["PNG"]) as im:
                 w, h = im.size
                 if w > MAX_ICON_PIXELS[0] or h > MAX_ICON_PIXELS[1]:
-                    return f"icon is {w}x{h} pixels; at most {MAX_ICON_PIXELS[0]}x{MAX_ICON_PIXELS[1]}"
+                    return f"is {w}x{h} pixels; at most {MAX_ICON_PIXELS[0]}x{MAX_ICON_PIXELS[1]}"
                 im.verify()
             with Image.open(io.BytesIO(raw), formats=["PNG"]) as im:
                 im.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return "icon is a decompression bomb (claims a huge image)"
+        return "is a decompression bomb (claims a huge image)"
     except UnidentifiedImageError:
-        return "icon is not a PNG image"
+        return "is not a PNG image"
     except Exception as exc:  # noqa: BLE001 - a third-party decoder on hostile bytes: any failure means "damaged"
-        return f"icon is a damaged PNG ({type(exc).__name__})"
+        return f"is a damaged PNG ({type(exc).__name__})"
     return None
 
 
@@ -507,7 +510,6 @@ def import_routines(source: Path, library: Path, *, write_report: bool = True) -
         _import(folder, entries, library, report)
     except _Fatal as exc:
         report.fatal = str(exc)
-        report.library_changed = False
     if write_report and report.folder:
         report.report_written = write_stick_report(Path(report.folder), report)
     return report
@@ -539,31 +541,40 @@ def _import(folder: Path, entries: list[_Entry], library: Path, report: ImportRe
             reject(e, f"not read: at most {MAX_ROUTINE_FILES} routine files are imported")
         candidates = candidates[:MAX_ROUTINE_FILES]
 
-    library.parent.mkdir(parents=True, exist_ok=True)
-    with _lock(library, exclusive=True, create=True):
-        if library.is_dir() and not library.is_symlink():
-            _adopt_plain_folder(library)
-        _cleanup(library)
-        old = current_dir(library)
-        versions = versions_dir(library)
-        staging = versions / f".staging-{os.getpid()}"
+    try:
+        library.parent.mkdir(parents=True, exist_ok=True)
+        with _lock(library, exclusive=True, create=True):
+            _import_locked(folder, candidates, by_name, library, report, reject, rejected_keys)
+    except OSError as exc:  # the device's own storage failed (full, read-only, I/O error)
+        if not report.library_changed:
+            raise _Fatal(f"cannot write the library {library}: {exc.strerror or exc}") from None
+        report.warnings.append(FileProblem(str(library), 1, 1, f"switched, but not flushed: {exc.strerror or exc}"))
+
+
+def _import_locked(folder: Path, candidates: list[_Entry], by_name: dict[str, _Entry], library: Path,
+                   report: ImportReport, reject, rejected_keys: list[str]) -> None:
+    if library.is_dir() and not library.is_symlink():
+        _adopt_plain_folder(library)
+    _cleanup(library)
+    old = current_dir(library)
+    versions = versions_dir(library)
+    staging = versions / f".staging-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    try:
+        _stage(folder, candidates, by_name, old, staging, report, reject, rejected_keys)
+        if not report.imported:
+            raise _Fatal("no routine could be imported")
+        _fsync_dir(staging)
+        n = max(_numbered(versions) or [0]) + 1
+        os.rename(staging, versions / str(n))
+        _fsync_dir(versions)
+        _switch_link(library, n, report)
+    finally:
         if staging.exists():
-            shutil.rmtree(staging)
-        staging.mkdir()
-        try:
-            _stage(folder, candidates, by_name, old, staging, report, reject, rejected_keys)
-            if not report.imported:
-                raise _Fatal("no routine could be imported")
-            _fsync_dir(staging)
-            n = max(_numbered(versions) or [0]) + 1
-            os.rename(staging, versions / str(n))
-            _fsync_dir(versions)
-            _switch_link(library, n)
-            report.library_changed = True
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
-        _cleanup(library)
+            shutil.rmtree(staging, ignore_errors=True)
+    _cleanup(library)
 
 
 def _stage(folder: Path, candidates: list[_Entry], by_name: dict[str, _Entry], old: Path | None,
@@ -676,7 +687,7 @@ def _stage_icon(folder: Path, by_name: dict[str, _Entry], target: str, staging: 
         return ("problem", f"not read: the import reads at most {MAX_TOTAL_BYTES:,} bytes")
     why = check_icon(raw)
     if why:
-        return ("problem", f"{entry.name}: {why}")
+        return ("problem", f"{entry.name} {why}")
     _write_durable(staging / target, raw)
     return None
 
