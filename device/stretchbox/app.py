@@ -9,9 +9,12 @@ simulation shows is what the device does.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import queue
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from .core.frame import Frame
@@ -20,6 +23,9 @@ from .core.idle import Idle
 from .config import Config
 from .core.gestures import GestureConfig
 from .core.session import DONE, IDLE, STATIC_STATES, Effect, Event, Session, SessionConfig, Tick
+
+
+log = logging.getLogger(__name__)
 
 
 class Output(Protocol):
@@ -39,27 +45,42 @@ class App:
     ``idle`` (optional) dims and blanks static screens and swallows the wake-up press.
     """
 
+    NOTICE_SECONDS = 8.0
+
     def __init__(self, session: Session, outputs: Iterable[Output] = (), idle: Idle | None = None):
         self.session = session
         self.outputs = list(outputs)
         self.idle = idle
         self.last_frame: Frame | None = None
+        # events that are not the session's (a USB import finished, ...): type -> handler(event)
+        self.handlers: dict[type, Callable[[object], None]] = {}
+        self._notice: Frame | None = None
+        self._notice_until: float | None = None
+
+    def notify(self, frame: Frame) -> None:
+        """Show ``frame`` for a few seconds at the next idle moment (never over a running routine)."""
+        self._notice, self._notice_until = frame, None
 
     def next_deadline(self) -> float | None:
-        times = [self.session.next_deadline()] + [o.next_deadline() for o in self.outputs]
+        times = [self.session.next_deadline(), self._notice_until] + [o.next_deadline() for o in self.outputs]
         if self.idle:
             times.append(self.idle.next_deadline(self.session.now))
         return min((t for t in times if t is not None), default=None)
 
-    def step(self, event: Event) -> list[Effect]:
+    def step(self, event) -> list[Effect]:
         if event.t < self.session.now:
             # An event stamped on another thread just before a Tick we already took.
             event = dataclasses.replace(event, t=self.session.now)
         now = event.t
+        if not isinstance(event, (Pressed, Released, Tick)):
+            self.handlers[type(event)](event)
+            event = Tick(now)
         if self.idle and not self.idle.admit(event):
             event = Tick(now)  # the press that woke the panel does nothing else
+        if isinstance(event, Pressed):
+            self._notice = self._notice_until = None  # a press dismisses a notice, and acts
         effects = self.session.handle(event)
-        frame = self.session.frame(now)
+        frame = self._notice_frame(now) or self.session.frame(now)
         if self.idle:
             state = self.session.state
             self.idle.observe(state in STATIC_STATES, now, may_sleep=state in (IDLE, DONE))
@@ -70,6 +91,83 @@ class App:
         for output in self.outputs:
             output.frame(frame, now)
         return effects
+
+    def _notice_frame(self, now: float) -> Frame | None:
+        if self._notice is None or self.session.state not in (IDLE, DONE):
+            return None
+        if self._notice_until is None:
+            self._notice_until = now + self.NOTICE_SECONDS
+        if now >= self._notice_until:
+            self._notice = self._notice_until = None
+            return None
+        return self._notice
+
+
+
+@dataclass(frozen=True)
+class ImportDone:
+    """A USB import finished on the worker thread; the owner thread applies it."""
+
+    t: float
+    report: object
+    routines: list
+    problems: list
+
+
+class UsbImports:
+    """Imports each mounted stick on one worker thread, so the timer never waits for a slow stick.
+
+    The worker only reads the stick and writes the library (atomically); the
+    owner thread swaps the session's routines and shows the result.
+    """
+
+    def __init__(self, app: App, library: Path, inbox: queue.Queue, clock: Callable[[], float]):
+        from .adapters.usbwatch import StickMounted, StickRemoved
+
+        self.app, self.library, self.inbox, self.clock = app, library, inbox, clock
+        self._jobs: queue.Queue = queue.Queue()
+        self._worker: threading.Thread | None = None
+        app.handlers[StickMounted] = self.mounted
+        app.handlers[StickRemoved] = lambda event: None  # nothing is read from a stick after its import
+        app.handlers[ImportDone] = self.apply
+
+    def mounted(self, event) -> None:
+        self._jobs.put(event.path)
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._work, name="usb-import", daemon=True)
+            self._worker.start()
+
+    def _work(self) -> None:
+        from .adapters.library import import_routines, load_library
+
+        while True:
+            path = self._jobs.get()
+            try:
+                report = import_routines(Path(path), self.library)
+                routines, problems = load_library(self.library)
+            except Exception as exc:  # never let a stick kill the worker silently
+                log.exception("USB import failed")
+                report, routines, problems = None, [], [str(exc)]
+            self.inbox.put(ImportDone(self.clock(), report, routines, problems))
+
+    def apply(self, done: ImportDone) -> None:
+        if done.routines:
+            self.app.session.replace_routines(done.routines)
+        self.app.notify(import_notice(done.report, done.problems))
+
+
+def import_notice(report, problems: list) -> Frame:
+    """What the OLED says after a stick: how many routines, and the first problem as file:line: message."""
+    if report is None:
+        return Frame("error", title="USB IMPORT FAILED", text=str(problems[0]) if problems else "")
+    n = len(report.imported)
+    first = report.first_problem()
+    if report.exit_code == 2:
+        return Frame("error", title="NOTHING IMPORTED", text=first or report.fatal or "")
+    title = f"{n} ROUTINE{'S' if n != 1 else ''} IMPORTED"
+    if first:
+        return Frame("error", title=title, text=first)
+    return Frame("message", title=title, text="from the USB stick")
 
 
 def run_loop(app: App, inbox: queue.Queue, clock: Callable[[], float], *,

@@ -52,6 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
     cfg.add_argument("--check", action="store_true", help="only check it: exit 0 when valid, 1 when not")
     cfg.set_defaults(func=cmd_config)
 
+    imp = sub.add_parser("import", help="import routines from a folder or a mounted USB stick")
+    imp.add_argument("source", type=Path, metavar="SOURCE", help="a folder holding a stretchbox/ folder")
+    imp.add_argument("--library", type=Path, help="the routine library (default /var/lib/stretchbox/library)")
+    imp.set_defaults(func=cmd_import)
+
+    lst = sub.add_parser("routines", help="list the routines the device offers")
+    lst.add_argument("--library", type=Path, help="the routine library (default /var/lib/stretchbox/library)")
+    lst.set_defaults(func=cmd_routines)
+
     val = sub.add_parser("validate", help="check routine files or folders of them")
     val.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     val.set_defaults(func=cmd_validate)
@@ -127,6 +136,18 @@ def _config(args: argparse.Namespace, *, required: bool = False):
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         raise SystemExit(EXIT_INVALID) from None
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .adapters.library import DEFAULT_LIBRARY, import_command
+
+    return import_command(args.source, args.library or DEFAULT_LIBRARY)
+
+
+def cmd_routines(args: argparse.Namespace) -> int:
+    from .adapters.library import DEFAULT_LIBRARY, routines_command
+
+    return routines_command(args.library or DEFAULT_LIBRARY)
 
 
 def cmd_config(args: argparse.Namespace) -> int:
@@ -219,11 +240,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.config is None and DEFAULT_PATH.exists():
         args.config = DEFAULT_PATH
     config = _config(args, required=args.config is not None)
-    routines = _load_routines(args.routine)
+    problems: list = []
+    if args.routine:
+        routines = _load_routines(args.routine)
+    else:
+        from .adapters.library import load_library
+
+        routines, problems = load_library(Path(config.paths.library))
+        if not routines:
+            for problem in problems:
+                print(problem, file=sys.stderr)
+            return EXIT_INVALID
     pins = args.pins if args.pins != "auto" else ("real" if on_a_pi() else "mock")
 
     from .adapters.keyboard import HELP, Keyboard
-    from .app import build, run_loop
+    from .adapters.usbwatch import MountWatcher
+    from .app import UsbImports, build, run_loop
+    from .core.frame import Frame
 
     inbox: queue.Queue = queue.Queue()
     stop = threading.Event()
@@ -243,6 +276,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     display = open_display(args.display, config)
     device = build(config, routines, pin_factory=factory, clock=time.monotonic, inbox=inbox,
                    first_outputs=display.outputs, open_display=display.open, render=display.render)
+    if problems:
+        device.app.notify(Frame("error", title="ROUTINE PROBLEM", text=str(problems[0])))
+    UsbImports(device.app, Path(config.paths.library), inbox, time.monotonic)
+    watcher = None
+    try:  # a stick already in at power-on is imported too
+        watcher = MountWatcher(inbox, config.paths.usb_mounts).start(announce_existing=True)
+    except OSError as exc:
+        logging.getLogger("stretchbox").warning("not watching for USB sticks: %s", exc)
     keyboard = None
     if factory is not None and Keyboard.available():
         pin_of = {"a": config.buttons.a, "b": config.buttons.b}
@@ -264,6 +305,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         run_loop(device.app, inbox, time.monotonic,
                  should_stop=lambda: stop.is_set() or (keyboard is not None and keyboard.quit.is_set()))
     finally:
+        if watcher:
+            watcher.stop()
         if keyboard:
             keyboard.close()
         device.close()
