@@ -68,13 +68,15 @@ class App:
         return min((t for t in times if t is not None), default=None)
 
     def step(self, event) -> list[Effect]:
+        if not isinstance(event, (Pressed, Released, Tick)):
+            self.handlers[type(event)](event)
+            if not hasattr(event, "t"):
+                return []  # e.g. a stick appeared: its import reports back later, with a time
+            event = Tick(event.t)
         if event.t < self.session.now:
             # An event stamped on another thread just before a Tick we already took.
             event = dataclasses.replace(event, t=self.session.now)
         now = event.t
-        if not isinstance(event, (Pressed, Released, Tick)):
-            self.handlers[type(event)](event)
-            event = Tick(now)
         if self.idle and not self.idle.admit(event):
             event = Tick(now)  # the press that woke the panel does nothing else
         if isinstance(event, Pressed):
