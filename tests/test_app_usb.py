@@ -41,15 +41,16 @@ def test_a_stick_mounted_mid_routine_changes_nothing_until_the_routine_ends(tmp_
     assert app.session.routines == (first,)
     assert app.last_frame.screen == "hold"  # the notice waits: never over a running routine
     app.step(Pressed(A, 6.0))
-    app.step(Tick(8.0))  # A held 2 s: stop
-    app.step(Released(A, 9.0))
-    app.step(Pressed(A, 10.0))
-    app.step(Released(A, 10.0))  # dismiss the summary: idle, the new library is in
-    names = [r.name for r in app.session.routines]
-    assert names[0] == "Post-run stretches" and "Stick calves" in names
-    frame = app.last_frame  # the notice shows now, for a few seconds
+    app.step(Tick(8.0))  # A held 2 s: stop; the routine is over, the notice shows for a few seconds
+    frame = app.last_frame
     assert frame.screen == "error" and frame.title == "1 ROUTINE IMPORTED"
     assert frame.text.startswith("broken.yaml:3:") and "min_hold" in frame.text
-    assert app.next_deadline() == 10.0 + App.NOTICE_SECONDS
-    app.step(Tick(10.0 + App.NOTICE_SECONDS))
+    assert app.next_deadline() == 8.0 + App.NOTICE_SECONDS
+    app.step(Released(A, 9.0))
+    app.step(Tick(8.0 + App.NOTICE_SECONDS))
+    assert app.last_frame.screen == "done"  # the summary is back
+    app.step(Pressed(A, 20.0))
+    app.step(Released(A, 20.0))  # dismiss the summary: idle, with the new library
+    names = [r.name for r in app.session.routines]
+    assert names[0] == "Post-run stretches" and "Stick calves" in names
     assert app.last_frame.screen == "idle"

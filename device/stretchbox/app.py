@@ -79,8 +79,8 @@ class App:
         now = event.t
         if self.idle and not self.idle.admit(event):
             event = Tick(now)  # the press that woke the panel does nothing else
-        if isinstance(event, Pressed):
-            self._notice = self._notice_until = None  # a press dismisses a notice, and acts
+        if isinstance(event, Pressed) and self._notice_until is not None:
+            self._notice = self._notice_until = None  # a press dismisses a notice on screen, and acts
         effects = self.session.handle(event)
         frame = self._notice_frame(now) or self.session.frame(now)
         if self.idle:

@@ -411,9 +411,13 @@ def _litter(entry: _Entry) -> str | None:
 
 
 def _find_folder(source: Path, report: ImportReport) -> Path:
-    if not source.exists():
-        raise _Fatal(f"{source}: no such folder")
-    if not source.is_dir():
+    try:
+        st = os.stat(source)
+    except FileNotFoundError:
+        raise _Fatal(f"{source}: no such folder") from None
+    except OSError as exc:
+        raise _Fatal(f"{STICK_GONE}: {source}: {exc.strerror or exc}") from None
+    if not stat.S_ISDIR(st.st_mode):
         raise _Fatal(f"{source}: not a folder")
     entries = _scan(source, report)
     litter = [f"{e.name}: {why}" for e in entries if (why := _litter(e)) and why != "hidden"]
@@ -759,18 +763,21 @@ def load_library(library: Path) -> tuple[list[Routine], list[FileProblem]]:
         problems += exc.problems
     except OSError as exc:
         problems.append(FileProblem(str(builtin_dir()), 1, 1, f"cannot read the built-in routines: {exc}"))
+    try:
+        _load_stored(library, routines, problems)
+    except OSError as exc:  # the device's own storage failing: report, never raise
+        problems.append(FileProblem(str(library), 1, 1, f"cannot read the library: {exc.strerror or exc}"))
+    return routines, problems
+
+
+def _load_stored(library: Path, routines: list[Routine], problems: list[FileProblem]) -> None:
     names = {fold(r.name): "the built-in routines" for r in routines}
     _cleanup_if_idle(library)
     with _lock(library, exclusive=False, create=False):
         folder = current_dir(library)
         if folder is None:
-            return routines, problems
-        try:
-            files = routine_files(folder)
-        except OSError as exc:
-            problems.append(FileProblem(str(library), 1, 1, f"cannot read the library: {exc.strerror or exc}"))
-            return routines, problems
-        for path in files:
+            return
+        for path in routine_files(folder):
             display = f"library/{path.name}"
             try:
                 routine = load_routine(path, display=display)
@@ -784,7 +791,6 @@ def load_library(library: Path) -> tuple[list[Routine], list[FileProblem]]:
                 continue
             names[folded] = display
             routines.append(routine)
-    return routines, problems
 
 
 @dataclass(frozen=True)
