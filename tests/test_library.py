@@ -273,6 +273,37 @@ def test_more_than_the_file_limit(tmp_path, library):
     assert "at most 100 routine files" in report.rejected[0].message
 
 
+def test_total_bytes_read_are_bounded(tmp_path, library, monkeypatch):
+    monkeypatch.setattr(lib, "MAX_TOTAL_BYTES", 2 * len(routine("R0")) + 10)
+    report = import_routines(stick(tmp_path / "stick", {f"r{i}.yaml": routine(f"R{i}") for i in range(4)}), library)
+    assert report.exit_code == 1 and [r.file for r in report.imported] == ["r0.yaml", "r1.yaml"]
+    assert [p.file for p in report.rejected] == ["r2.yaml", "r3.yaml"]
+    assert "not read: the import reads at most" in report.rejected[0].message
+
+
+def test_an_unreadable_stick_root_is_exit_2(tmp_path, library, monkeypatch):
+    src = stick(tmp_path / "stick", GOOD)
+    real = os.scandir
+
+    def eio(path="."):
+        if Path(path) == src:
+            raise OSError(errno.EIO, "Input/output error")
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", eio)
+    report = import_routines(src, library)
+    assert report.exit_code == 2 and report.fatal == f"stick removed or unreadable: {src}: Input/output error"
+    assert contents(library) == {}
+
+
+def test_load_library_never_raises_on_a_broken_store(tmp_path, library, monkeypatch):
+    import_routines(stick(tmp_path / "one", GOOD), library)
+    monkeypatch.setattr(lib, "routine_files", lambda folder: (_ for _ in ()).throw(OSError(errno.EIO, "I/O")))
+    routines, problems = load_library(library)
+    assert [r.name for r in routines] == [r.name for r in load_builtin()]
+    assert [p.message for p in problems] == ["cannot read the library: I/O"]
+
+
 # ---------------------------------------------------------------- icons
 
 ICONS = {
