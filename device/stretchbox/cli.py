@@ -45,6 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--resume-lead", type=float, default=3.0, metavar="S",
                      help="seconds of lead-in after resuming a hold (default 3)")
     sim.add_argument("--config", type=Path, help="a device config file (default: the built-in defaults)")
+    sim.add_argument("--frames", type=Path, metavar="DIR", help="write one PNG per distinct screen, named by time")
+    sim.add_argument("--gif", type=Path, metavar="FILE", help="write the routine as an animated GIF")
+    sim.add_argument("--gif-speed", type=float, default=8.0, metavar="X", help="GIF time compression (default 8)")
+    sim.add_argument("--sheet", type=Path, metavar="FILE", help="write a sheet of every kind of screen shown")
+    sim.add_argument("--display", metavar="NAME",
+                     help="drive a real luma driver (ssd1306, sh1106, ...) over a recording serial interface")
+    sim.add_argument("--bus-log", type=Path, metavar="FILE",
+                     help="with --display: every command/data call, one JSON object per line")
     sim.set_defaults(func=cmd_simulate)
 
     cfg = sub.add_parser("config", help="show or check the device config")
@@ -191,15 +199,36 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise UsageError(f"--press: {exc}") from None
     routines = _load_routines(args.routine)[:1]
 
+    if args.bus_log and not args.display:
+        raise UsageError("--bus-log needs --display (a driver to log)")
+    if args.display and args.display not in DRIVERS:
+        raise UsageError(f"--display must be one of {', '.join(DRIVERS)}")
     out = sys.stdout
     timeline = Timeline(emit=(lambda r: out.write(json_line(r) + "\n")) if args.json else None)
     clock, inbox = SimClock(), queue.Queue()
+    size = (config.display.width, config.display.height)
+    outputs: list = [timeline]
+    recorder = render = open_device = bus_log = None
+    if args.frames or args.gif or args.sheet or args.display:
+        from .capture import FrameRecorder, memo_render
+        from .render import Renderer
+
+        render = memo_render(Renderer(size).render)
+        if args.frames or args.gif or args.sheet:
+            recorder = FrameRecorder(render)
+            outputs.append(recorder)
+    if args.display:
+        from .adapters.display import RecordingSerial, make_device
+
+        bus_log = open(args.bus_log, "w") if args.bus_log else None
+        serial = RecordingSerial(clock=clock, sink=bus_log)
+        open_device = lambda: make_device(args.display, serial, width=size[0], height=size[1])  # noqa: E731
     factory = MockFactory(pin_class=MockPWMPin)
     try:
         device = build(config, routines, pin_factory=factory, clock=clock, inbox=inbox,
                        on_pin=lambda t, pin, state: timeline.add(
                            {"t": round(t, 3), "event": "pin", "pin": pin, "state": state}),
-                       first_outputs=[timeline])
+                       first_outputs=outputs, open_display=open_device, render=render)
         pins = {"a": buttons.a, "b": buttons.b}
         schedule = []
         for p in presses:
@@ -210,6 +239,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         device.close()
     finally:
         factory.reset()
+        if bus_log:
+            bus_log.close()
+    if recorder is not None:
+        _write_captures(args, recorder, clock.now)
     summary = summary_record(timeline)
     if args.json:
         out.write(json_line(summary) + "\n")
@@ -224,6 +257,29 @@ def on_a_pi() -> bool:
         return "raspberry pi" in Path("/proc/device-tree/model").read_text(errors="replace").lower()
     except OSError:
         return False
+
+
+DRIVERS = ("ssd1306", "sh1106", "ssd1309", "ssd1305", "sh1107")
+
+
+def _write_captures(args: argparse.Namespace, recorder, end: float) -> None:
+    from .render.gif import write_gif, write_sheet
+
+    if args.frames:
+        n = recorder.write_pngs(args.frames)
+        print(f"{n} screens written to {args.frames}", file=sys.stderr)
+    if args.gif:
+        ms = write_gif(recorder.frames, args.gif, end=end, speed=args.gif_speed)
+        print(f"{len(recorder.frames)} frames, {ms / 1000:.1f} s, written to {args.gif}", file=sys.stderr)
+    if args.sheet:
+        seen, sheet = set(), []
+        for (t, image), frame in zip(recorder.frames, recorder.screens):
+            key = (frame.screen, frame.side is not None)
+            if key not in seen:
+                seen.add(key)
+                sheet.append((f"{frame.screen} at {t:.0f} s", image))
+        write_sheet(sheet, args.sheet)
+        print(f"{len(sheet)} screens on {args.sheet}", file=sys.stderr)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -332,7 +388,31 @@ def open_display(name: str | None, config) -> DisplayChoice:
         name = "config" if on_a_pi() else ("terminal" if sys.stdout.isatty() else "text")
     if name == "text":
         return DisplayChoice([TextScreen(sys.stdout)])
-    raise UsageError(f"unknown display {name!r}")
+    import dataclasses
+
+    from .adapters import display as luma
+    from .capture import memo_render
+    from .render import Renderer
+
+    d = config.display
+    render = memo_render(Renderer((d.width, d.height)).render)
+    if name in luma.EMULATORS:
+        try:
+            import luma.emulator.device  # noqa: F401 - only to say what is missing
+        except ImportError:
+            raise UsageError(f"display {name!r} needs the emulator extra: pip install 'stretchbox[emulator]'") from None
+        made = []
+
+        def open_emulator():
+            if not made:  # an emulator cannot fail like a bus; open it once
+                made.append(luma.emulator(name, width=d.width, height=d.height, rotate=d.rotate))
+            return made[0]
+        return DisplayChoice(open=open_emulator, render=render)
+    if name == "config" or name in DRIVERS:
+        panel = d if name == "config" else dataclasses.replace(d, driver=name)
+        return DisplayChoice(open=lambda: luma.device_from_config(panel), render=render)
+    raise UsageError(f"unknown display {name!r}: config, {', '.join(DRIVERS)}, "
+                     f"{', '.join(luma.EMULATORS)} or text")
 
 
 def final_frame(state: str, setting: str):

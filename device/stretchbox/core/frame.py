@@ -27,6 +27,7 @@ class Frame:
     title: str = ""
     name: str = ""
     icon: str = ""
+    icon_dir: str = ""  # where a routine's own icon files are (the routine file's folder)
     side: str | None = None
     seconds: int | None = None
     index: int = 0

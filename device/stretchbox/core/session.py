@@ -30,6 +30,7 @@ Time is an input (``event.t``, monotonic seconds); nothing here sleeps.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -567,7 +568,8 @@ class Session:
         step = self._steps[self._i]
         stretch = r.stretches[step.stretch]
         shown = math.ceil(self.remaining(now) - 1e-9)
-        common = dict(name=stretch.name, icon=stretch.icon, side=step.side, seconds=shown,
+        common = dict(name=stretch.name, icon=stretch.icon, icon_dir=os.path.dirname(r.source), side=step.side,
+                      seconds=shown,
                       index=step.stretch + 1, count=len(r.stretches), text=stretch.cue,
                       progress=self._progress(now))
         if self.state == PAUSED:

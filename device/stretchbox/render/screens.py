@@ -1,0 +1,246 @@
+"""Frames to 1-bit images: one function per screen, Pillow only.
+
+Design rules for a panel glanced at from arm's length, outdoors:
+* white on black, bold type; nothing that matters is small or inverted;
+* the countdown is the biggest thing on a timing screen (digits >= 24 px),
+  the icon is >= 40 px tall on the hold screen, the side is a word and an arrow;
+* every string passes through ``fit``/``wrap`` so nothing is cut mid-glyph;
+* fonts ship in assets/fonts (never Pillow's default font), so images are stable.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from PIL import Image, ImageDraw, ImageFont
+
+from ..core.frame import Frame, clock_text
+from ..resources import data_dir
+from .icons import Icons
+from .text import fit, width, wrap
+
+BOLD = "DejaVuSans-Bold.ttf"
+REGULAR = "DejaVuSans.ttf"
+
+
+@lru_cache(maxsize=None)
+def font(size: int, bold: bool = True) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(data_dir("assets") / "fonts" / (BOLD if bold else REGULAR)), size)
+
+
+class Renderer:
+    """``Renderer((128, 64)).render(frame)`` -> a mode "1" image. Fonts and icons load once.
+
+    >>> from stretchbox.core.frame import Frame
+    >>> Renderer((128, 64)).render(Frame("hold", name="Calf", icon="calf", side="left", seconds=30)).size
+    (128, 64)
+    """
+
+    def __init__(self, size: tuple[int, int] = (128, 64), icons: Icons | None = None):
+        self.size = size
+        self.icons = icons or Icons()
+        self.compact = size[1] < 64
+
+    def render(self, frame: Frame) -> Image.Image:
+        image = Image.new("1", self.size, 0)
+        draw = ImageDraw.Draw(image)
+        draw.fontmode = "1"  # no antialiasing: crisp pixels on a 1-bit panel
+        screen = frame.screen.replace("-", "_")
+        painter = getattr(self, "compact_" + screen, None) if self.compact else None
+        (painter or getattr(self, screen))(image, draw, frame)
+        return image
+
+    # ---- pieces -------------------------------------------------------------
+    def text(self, draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, size: int, *, bold: bool = True,
+             max_width: int | None = None, anchor: str = "la") -> int:
+        """Draw one line, shortened to ``max_width``; returns the width drawn."""
+        f = font(size, bold)
+        limit = max_width if max_width is not None else self.size[0] - xy[0]
+        line = fit(text, f, limit)
+        if line:
+            draw.text(xy, line, font=f, fill=1, anchor=anchor)
+        return width(f, line)
+
+    def lines(self, draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, size: int, max_lines: int, *,
+              bold: bool = False, max_width: int | None = None, spacing: int = 1) -> int:
+        f = font(size, bold)
+        x, y = xy
+        limit = max_width if max_width is not None else self.size[0] - x
+        step = size + spacing
+        for line in wrap(text, f, limit, max_lines):
+            draw.text((x, y), line, font=f, fill=1)
+            y += step
+        return y
+
+    def digits(self, draw: ImageDraw.ImageDraw, right: int, top: int, seconds: int | None, size: int) -> None:
+        """The big countdown, right-aligned at ``right``; m:ss from a minute up."""
+        if seconds is None:
+            return
+        text = str(seconds) if seconds < 100 else clock_text(seconds)
+        f = font(size)
+        while width(f, text) > right - 2 and size > 12:
+            size -= 2
+            f = font(size)
+        draw.text((right, top), text, font=f, fill=1, anchor="ra")
+
+    def icon(self, image: Image.Image, frame: Frame, xy: tuple[int, int], box: int, *, mirrored: bool | None = None):
+        flip = frame.side == "right" if mirrored is None else mirrored
+        image.paste(self.icons.get(frame.icon, box, mirrored=flip, routine_dir=frame.icon_dir), xy)
+
+    def side(self, draw: ImageDraw.ImageDraw, frame: Frame, x: int, y: int, size: int = 13) -> None:
+        """LEFT with an arrow pointing left, RIGHT with one pointing right: a word and a shape."""
+        if not frame.side:
+            return
+        word = frame.side.upper()
+        f = font(size)
+        w = width(f, word)
+        arrow = size - 3
+        if frame.side == "left":
+            draw.polygon([(x, y + size // 2), (x + arrow, y + 1), (x + arrow, y + size - 1)], fill=1)
+            draw.text((x + arrow + 3, y), word, font=f, fill=1)
+        else:
+            draw.text((x, y), word, font=f, fill=1)
+            ax = x + w + 3
+            draw.polygon([(ax + arrow, y + size // 2), (ax, y + 1), (ax, y + size - 1)], fill=1)
+
+    def progress(self, draw: ImageDraw.ImageDraw, frame: Frame) -> None:
+        w, h = self.size
+        draw.rectangle((0, h - 2, w - 1, h - 1), outline=0, fill=0)
+        filled = round((w - 1) * max(0.0, min(1.0, frame.progress)))
+        if filled:
+            draw.rectangle((0, h - 2, filled, h - 1), fill=1)
+
+    def name_line(self, draw: ImageDraw.ImageDraw, frame: Frame, y: int, size: int = 11) -> None:
+        """Stretch name on the left, ``3/6`` on the right."""
+        count = f"{frame.index}/{frame.count}" if frame.count else ""
+        f = font(size)
+        cw = width(f, count) + 4 if count else 0
+        self.text(draw, (0, y), frame.name, size, max_width=self.size[0] - cw)
+        if count:
+            draw.text((self.size[0] - 1, y), count, font=f, fill=1, anchor="ra")
+
+    # ---- 128x64 screens -------------------------------------------------------
+    def splash(self, image, draw, frame: Frame) -> None:
+        self.text(draw, (64, 14), frame.title or "stretchbox", 17, anchor="ma", max_width=128)
+        self.text(draw, (64, 40), frame.text or "starting...", 11, bold=False, anchor="ma", max_width=128)
+
+    def idle(self, image, draw, frame: Frame) -> None:
+        if frame.count > 1:
+            draw.text((127, 0), f"{frame.index}/{frame.count}", font=font(10, False), fill=1, anchor="ra")
+        y = self.lines(draw, (0, 0), frame.title, 13, 2, bold=True, max_width=104 if frame.count > 1 else 128)
+        self.text(draw, (0, max(y, 18) + 2), f"{frame.detail}  {clock_text(frame.duration)}", 11, bold=False)
+        self.text(draw, (0, 48), frame.text.upper(), 11)
+
+    def prepare(self, image, draw, frame: Frame) -> None:
+        self.icon(image, frame, (0, 0), 32)
+        self.text(draw, (36, 0), frame.title or "NEXT", 12, max_width=44)
+        self.digits(draw, 127, -2, frame.seconds, 30)
+        self.side(draw, frame, 36, 16, 11)
+        self.text(draw, (0, 33), frame.name, 12)
+        self.lines(draw, (0, 46), frame.text, 9, 2, spacing=0)
+
+    def hold(self, image, draw, frame: Frame) -> None:
+        self.icon(image, frame, (0, 0), 48)
+        self.side(draw, frame, 52, 0)
+        self.digits(draw, 127, 12, frame.seconds, 36)
+        self.name_line(draw, frame, 48)
+        self.progress(draw, frame)
+
+    def switch(self, image, draw, frame: Frame) -> None:
+        self.text(draw, (64, 0), frame.title or "SWITCH SIDES", 13, anchor="ma", max_width=128)
+        self.icon(image, frame, (0, 16), 48)
+        self.side(draw, frame, 54, 18, 12)
+        self.digits(draw, 127, 33, frame.seconds, 28)
+
+    def rest(self, image, draw, frame: Frame) -> None:
+        self.text(draw, (0, 0), frame.title or "REST", 14)
+        self.digits(draw, 127, -2, frame.seconds, 34)
+        self.text(draw, (0, 36), "next:", 10, bold=False)
+        self.text(draw, (0, 48), frame.name, 12)
+
+    def paused(self, image, draw, frame: Frame) -> None:
+        draw.rectangle((4, 4, 15, 43), fill=1)  # the universal pause sign, big
+        draw.rectangle((24, 4, 35, 43), fill=1)
+        self.text(draw, (44, 0), frame.title or "PAUSED", 14, max_width=84)
+        self.digits(draw, 127, 17, frame.seconds, 28)
+        self.name_line(draw, frame, 50)
+
+    def lead_in(self, image, draw, frame: Frame) -> None:
+        self.icon(image, frame, (0, 0), 48)
+        self.text(draw, (52, 0), frame.title or "GET READY", 11, max_width=76)
+        self.side(draw, frame, 52, 14, 11)
+        self.digits(draw, 127, 16, frame.seconds, 34)
+        self.name_line(draw, frame, 50)
+
+    def done(self, image, draw, frame: Frame) -> None:
+        self.text(draw, (0, 0), frame.title or "DONE", 18)
+        self.text(draw, (127, 3), clock_text(frame.duration), 14, anchor="ra", max_width=60)
+        self.text(draw, (0, 24), f"{frame.completed}/{frame.count} stretches done", 11)
+        self.text(draw, (0, 38), f"{frame.skipped} skipped", 11)
+        self.text(draw, (0, 52), frame.name, 10, bold=False)
+
+    def error(self, image, draw, frame: Frame) -> None:
+        draw.polygon([(7, 0), (14, 13), (0, 13)], fill=1)  # a warning triangle
+        draw.rectangle((6, 4, 8, 9), fill=0)
+        draw.rectangle((6, 11, 8, 12), fill=0)
+        self.text(draw, (18, 1), frame.title or "PROBLEM", 11, max_width=110)
+        self.lines(draw, (0, 16), frame.text, 10, 4, spacing=2)
+
+    def message(self, image, draw, frame: Frame) -> None:
+        y = self.lines(draw, (0, 0), frame.title, 13, 2, bold=True, spacing=2)
+        if frame.seconds is not None:
+            draw.text((127, 0), str(frame.seconds), font=font(11), fill=1, anchor="ra")
+        self.lines(draw, (0, y + 4), frame.text, 11, 3, spacing=1)
+
+    # ---- 128x32 (the other common SSD1306) ----------------------------------------
+    def compact_hold(self, image, draw, frame: Frame) -> None:
+        self.icon(image, frame, (0, 0), 32)
+        self.side(draw, frame, 36, 0, 11)
+        self.text(draw, (36, 16), frame.name, 10, bold=False, max_width=48)
+        self.digits(draw, 127, 2, frame.seconds, 28)
+
+    compact_lead_in = compact_hold
+
+    def compact_prepare(self, image, draw, frame: Frame) -> None:
+        self.icon(image, frame, (0, 0), 32)
+        self.text(draw, (36, 0), frame.title or "NEXT", 11, max_width=44)
+        self.text(draw, (36, 16), frame.name, 10, bold=False, max_width=56)
+        self.digits(draw, 127, 2, frame.seconds, 24)
+
+    compact_switch = compact_prepare
+    compact_rest = compact_prepare
+
+    def compact_paused(self, image, draw, frame: Frame) -> None:
+        draw.rectangle((2, 2, 9, 29), fill=1)
+        draw.rectangle((15, 2, 22, 29), fill=1)
+        self.text(draw, (30, 0), "PAUSED", 12, max_width=60)
+        self.text(draw, (30, 18), frame.name, 10, bold=False, max_width=60)
+        self.digits(draw, 127, 2, frame.seconds, 24)
+
+    def compact_idle(self, image, draw, frame: Frame) -> None:
+        self.text(draw, (0, 0), frame.title, 12)
+        self.text(draw, (0, 17), f"{clock_text(frame.duration)}  {frame.text}", 10, bold=False)
+
+    def compact_done(self, image, draw, frame: Frame) -> None:
+        self.text(draw, (0, 0), f"{frame.title or 'DONE'}  {clock_text(frame.duration)}", 13)
+        self.text(draw, (0, 18), f"{frame.completed}/{frame.count} done, {frame.skipped} skipped", 10, bold=False)
+
+    def compact_error(self, image, draw, frame: Frame) -> None:
+        self.text(draw, (0, 0), frame.title or "PROBLEM", 11)
+        self.lines(draw, (0, 13), frame.text, 9, 2, spacing=0)
+
+    def compact_message(self, image, draw, frame: Frame) -> None:
+        self.text(draw, (0, 0), frame.title, 12)
+        self.lines(draw, (0, 15), frame.text, 9, 2, spacing=0)
+
+    compact_splash = compact_message
+
+
+def render(frame: Frame, size: tuple[int, int] = (128, 64)) -> Image.Image:
+    """One frame, with a renderer made for the size (cached)."""
+    return _renderer(size).render(frame)
+
+
+@lru_cache(maxsize=4)
+def _renderer(size: tuple[int, int]) -> Renderer:
+    return Renderer(size)
