@@ -390,13 +390,13 @@ def open_display(name: str | None, config) -> DisplayChoice:
         return DisplayChoice([TextScreen(sys.stdout)])
     import dataclasses
 
-    from .adapters import display as luma
+    from .adapters import display as displays
     from .capture import memo_render
     from .render import Renderer
 
     d = config.display
     render = memo_render(Renderer((d.width, d.height)).render)
-    if name in luma.EMULATORS:
+    if name in displays.EMULATORS:
         try:
             import luma.emulator.device  # noqa: F401 - only to say what is missing
         except ImportError:
@@ -405,14 +405,14 @@ def open_display(name: str | None, config) -> DisplayChoice:
 
         def open_emulator():
             if not made:  # an emulator cannot fail like a bus; open it once
-                made.append(luma.emulator(name, width=d.width, height=d.height, rotate=d.rotate))
+                made.append(displays.emulator(name, width=d.width, height=d.height, rotate=d.rotate))
             return made[0]
         return DisplayChoice(open=open_emulator, render=render)
     if name == "config" or name in DRIVERS:
         panel = d if name == "config" else dataclasses.replace(d, driver=name)
-        return DisplayChoice(open=lambda: luma.device_from_config(panel), render=render)
+        return DisplayChoice(open=lambda: displays.device_from_config(panel), render=render)
     raise UsageError(f"unknown display {name!r}: config, {', '.join(DRIVERS)}, "
-                     f"{', '.join(luma.EMULATORS)} or text")
+                     f"{', '.join(displays.EMULATORS)} or text")
 
 
 def final_frame(state: str, setting: str):
