@@ -2,8 +2,10 @@
 
 A display that fails (OSError on I2C, errno 121 from a loose wire, at start or
 mid-routine) must never stop the timer or the buzzer: the fault is logged,
-the device is re-opened with exponential backoff on the loop's own deadlines,
-and drawing resumes with the current frame when the panel answers again.
+drawing is retried on the loop's own deadlines with exponential backoff (first
+the same frame on the same device; after a second fault in a row the device is
+re-opened, which re-initialises a panel that lost power), and drawing resumes
+with the current frame when the panel answers again.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ class PanelOutput:
         self._level: str | None = None
         self._frame: Frame | None = None
         self._image = None
-        self._retry_at: float | None = 0.0
+        self._retry_at: float | None = None
         self._backoff = BACKOFF_FIRST
+        self._in_a_row = 0  # faults since the last good frame
         self._now = 0.0
 
     # ---- Output ----------------------------------------------------------
@@ -45,13 +48,16 @@ class PanelOutput:
         self._now = now
 
     def next_deadline(self) -> float | None:
-        return self._retry_at if self.device is None else None
+        return self._retry_at
 
     def frame(self, frame: Frame, now: float) -> None:
         self._now = now
-        if frame != self._frame:
+        changed = frame != self._frame
+        if changed:
             self._frame = frame
             self._image = self._shifted(self.render(frame), frame.shift)
+        if self._retry_at is not None and now < self._retry_at and not changed:
+            return  # backing off; a new picture (the next second) or _retry_at tries again
         if self.device is None and not self._reopen(now):
             return
         try:
@@ -60,29 +66,33 @@ class PanelOutput:
                 self._show(self._image)
         except OSError as exc:
             self._fault(exc, now)
+            return
+        if self._in_a_row:
+            log.warning("display is answering again after %d fault(s)", self._in_a_row)
+        self._in_a_row = 0
+        self._backoff = BACKOFF_FIRST
+        self._retry_at = None
 
     # ---- internals -----------------------------------------------------------
     def _reopen(self, now: float) -> bool:
-        if self._retry_at is None or now < self._retry_at:
-            return False
         try:
             self.device = self.open_device()
         except OSError as exc:
             self._fault(exc, now)
             return False
-        if self.faults:
-            log.warning("display is answering again")
-        self._backoff = BACKOFF_FIRST
-        self._retry_at = None
         self._level = None
         self.last_image = None
         return True
 
     def _fault(self, exc: OSError, now: float) -> None:
         self.faults += 1
-        log.warning("display fault (%s); retrying in %.1f s", exc, self._backoff)
-        self.device = None
+        self._in_a_row += 1
+        if self._in_a_row == 1:
+            log.warning("display fault (%s); retrying with backoff, the timer goes on", exc)
+        if self._in_a_row >= 2:
+            self.device = None  # twice in a row: re-initialise the panel next time
         self.last_image = None
+        self._level = None
         self._retry_at = now + self._backoff
         self._backoff = min(self._backoff * 2, BACKOFF_MAX)
 

@@ -588,5 +588,6 @@ class Session:
     def _progress(self, now: float) -> float:
         total = sum(s.seconds for s in self._steps) or 1
         done = sum(s.seconds for s in self._steps[: self._i])
-        done += self._steps[self._i].seconds - self.remaining(now)
+        # whole seconds, like the countdown: the frame only changes when the number does
+        done += self._steps[self._i].seconds - math.ceil(self.remaining(now) - 1e-9)
         return max(0.0, min(1.0, done / total))

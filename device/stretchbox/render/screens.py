@@ -67,7 +67,9 @@ class Renderer:
         x, y = xy
         limit = max_width if max_width is not None else self.size[0] - x
         step = size + spacing
-        for line in wrap(text, f, limit, max_lines):
+        ink = f.getbbox("Mgjy")[3]  # how far below its top a line's ink reaches
+        room = (self.size[1] - y - ink) // step + 1 if self.size[1] - y >= ink else 0
+        for line in wrap(text, f, limit, min(max_lines, room)):
             draw.text((x, y), line, font=f, fill=1)
             y += step
         return y

@@ -1,0 +1,151 @@
+"""Through luma.oled's real drivers: exact bytes, change-driven frames, bus faults survived."""
+
+import json
+import queue
+
+import pytest
+from gpiozero.pins.mock import MockFactory, MockPWMPin
+from PIL import ImageChops
+
+from stretchbox.adapters.display import (
+    FaultySerial, RecordingSerial, frames_from_sh1106, frames_from_ssd1306, make_device,
+)
+from stretchbox.adapters.panel import PanelOutput
+from stretchbox.adapters.routines import load_builtin
+from stretchbox.app import ScheduledPress, SimClock, build, simulate
+from stretchbox.cli import main
+from stretchbox.config import Config
+from stretchbox.core.frame import Frame
+from stretchbox.render import Renderer
+
+RENDER = Renderer((128, 64)).render
+HOLD = Frame("hold", name="Calf", icon="calf", side="left", seconds=30, index=6, count=6, progress=0.9)
+
+
+def same(a, b):
+    return ImageChops.difference(a.convert("L"), b.convert("L")).getbbox() is None
+
+
+@pytest.mark.parametrize("driver, decode", [("ssd1306", frames_from_ssd1306), ("sh1106", frames_from_sh1106)])
+def test_bytes_sent_by_the_real_driver_decode_back_to_the_rendered_frame(driver, decode):
+    serial = RecordingSerial()
+    device = make_device(driver, serial)
+    image = RENDER(HOLD)
+    device.display(image)
+    frames = decode(serial.calls)
+    assert len(frames) == 2  # luma clears the panel when it opens it, then our frame
+    assert same(frames[-1][1], image) and not same(frames[0][1], image)
+
+
+def test_ssd1306_frame_is_one_window_command_and_1024_data_bytes():
+    serial = RecordingSerial()
+    device = make_device("ssd1306", serial)
+    serial.calls.clear()
+    device.display(RENDER(HOLD))
+    assert [(c.kind, c.payload) for c in serial.calls][0] == ("command", bytes([0x21, 0, 127, 0x22, 0, 7]))
+    assert [len(c.payload) for c in serial.calls] == [6, 1024]
+
+
+def test_panel_sends_nothing_when_the_picture_did_not_change():
+    serial = RecordingSerial()
+    panel = PanelOutput(lambda: make_device("ssd1306", serial), RENDER)
+    panel.frame(HOLD, 0.0)
+    after_first = serial.bytes_sent
+    for t in range(1, 10):
+        panel.frame(HOLD, float(t))  # same frame: luma would resend 1030 bytes every time
+    assert serial.bytes_sent == after_first
+    panel.frame(Frame("hold", name="Calf", icon="calf", side="left", seconds=29, index=6, count=6, progress=0.9), 10.0)
+    assert serial.bytes_sent - after_first == 6 + 1024
+    assert (panel.frames_shown, panel.frames_skipped) == (2, 9)
+
+
+def run_device(serial, presses=(), until_done=True):
+    clock, inbox = SimClock(), queue.Queue()
+    factory = MockFactory(pin_class=MockPWMPin)
+    records = []
+    try:
+        from stretchbox.timeline import Timeline
+        timeline = Timeline(emit=records.append)
+        device = build(Config(), load_builtin()[:1], pin_factory=factory, clock=clock, inbox=inbox,
+                       open_display=lambda: make_device("ssd1306", serial), render=RENDER,
+                       on_pin=lambda t, pin, s: records.append({"t": round(t, 3), "pin": pin, "state": s}),
+                       first_outputs=[timeline])
+        serial.clock = clock
+        schedule = []
+        for p in [ScheduledPress(0.0, "a"), *presses]:
+            pin = factory.pin({"a": "GPIO17", "b": "GPIO27"}[p.button])
+            schedule += [(p.t, pin.drive_low), (p.t + p.hold, pin.drive_high)]
+        simulate(device.app, schedule, inbox, clock)
+        return device, records
+    finally:
+        factory.reset()
+
+
+def test_a_pause_press_reaches_the_screen():
+    serial = RecordingSerial()
+    device, records = run_device(serial, [ScheduledPress(20.0, "a")])
+    at_press = [img for t, img in frames_from_ssd1306(serial.calls) if t == 20.0]
+    paused = Frame("paused", title="PAUSED", name="Seated hamstring", icon="seated-hamstring",
+                   icon_dir=str(load_builtin()[0].source).rsplit("/", 1)[0], side="left", seconds=18,
+                   index=1, count=6, text=load_builtin()[0].stretches[0].cue, progress=0.0)
+    assert at_press, "nothing was sent to the panel at the press"
+    assert same(at_press[-1], RENDER(paused))
+
+
+def test_a_display_failing_every_nth_call_loses_no_cue_and_no_second_of_the_countdown():
+    clean, faulty = RecordingSerial(), FaultySerial(every=7)
+    _, expected = run_device(clean)
+    device, got = run_device(faulty)
+    assert faulty.faults > 50 and device.panel.faults == faulty.faults
+    assert got == expected  # every phase, cue and buzzer pin change at the same millisecond
+    # every whole second of every hold reached the panel, a few hundred ms late at worst
+    shown = frames_from_ssd1306(faulty.calls)
+    wanted = [(t, img) for t, img in frames_from_ssd1306(clean.calls) if t > 0]  # t=0: idle, gone at once
+    missing = [t for t, img in wanted if not any(same(img, g) and 0 <= gt - t < 1.0 for gt, g in shown)]
+    assert missing == []
+    assert same(shown[-1][1], wanted[-1][1])  # and it ends on the same screen
+
+
+def test_a_display_missing_at_start_is_retried_with_backoff_and_then_draws():
+    attempts = []
+    serial = RecordingSerial()
+
+    def flaky_open():
+        attempts.append(len(attempts))
+        if len(attempts) < 4:
+            raise OSError(121, "Remote I/O error")
+        return make_device("ssd1306", serial)
+
+    panel = PanelOutput(flaky_open, RENDER)
+    t = 0.0
+    while panel.device is None and t < 60:
+        panel.frame(HOLD, t)
+        t = panel.next_deadline() if panel.device is None else t
+    assert len(attempts) == 4 and panel.device is not None
+    assert serial.bytes_sent > 1024
+    assert t == pytest.approx(0.5 + 1.0 + 2.0)  # 0.5 s, then doubling
+    assert panel.next_deadline() is None
+
+
+def test_simulate_bus_log_is_every_driver_call(tmp_path, capsys):
+    log = tmp_path / "bus.jsonl"
+    assert main(["simulate", "--display", "sh1106", "--bus-log", str(log), "--json"]) == 0
+    capsys.readouterr()
+    calls = [json.loads(x) for x in log.read_text().splitlines()]
+    assert {c["kind"] for c in calls} == {"command", "data"}
+    assert all(set(c) == {"t", "kind", "hex"} for c in calls)
+    data = [c for c in calls if c["kind"] == "data"]
+    assert all(len(bytes.fromhex(c["hex"])) == 128 for c in data)
+    assert len(data) % 8 == 0 and 400 < len(data) // 8 < 600  # one frame per second of the routine, not per tick
+
+
+def test_simulate_frames_and_gif(tmp_path, capsys):
+    from PIL import Image
+
+    assert main(["simulate", "--frames", str(tmp_path / "f"), "--gif", str(tmp_path / "r.gif")]) == 0
+    pngs = sorted((tmp_path / "f").glob("*.png"))
+    assert len(pngs) > 400 and pngs[0].name.startswith("00000.000-")
+    with Image.open(pngs[0]) as first:
+        assert first.size == (128, 64)
+    with Image.open(tmp_path / "r.gif") as gif:
+        assert gif.n_frames == len(pngs)

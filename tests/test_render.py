@@ -1,0 +1,152 @@
+"""Screens as 1-bit images: golden images of every screen, fitting text, sizes that matter."""
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image, ImageChops, ImageOps
+
+from stretchbox.core.frame import Frame
+from stretchbox.core.routine import MAX_CUE, MAX_NAME
+from stretchbox.render import Renderer
+from stretchbox.render.screens import font
+from stretchbox.render.text import ELLIPSIS, fit, width, wrap
+
+GOLDEN = Path(__file__).parent / "golden"
+NAME = "Seated hamstring"
+CUE = "Sit, one leg long, other foot in. Reach for the toes, top arm overhead."
+
+SCREENS = {
+    "splash": Frame("splash"),
+    "idle": Frame("idle", title="Post-run stretches", index=1, count=2, text="press A to start",
+                  detail="6 stretches", duration=428),
+    "prepare": Frame("prepare", title="NEXT", name=NAME, icon="seated-hamstring", side="left", seconds=8,
+                     index=1, count=6, text=CUE),
+    "hold-left": Frame("hold", title="HOLD", name=NAME, icon="seated-hamstring", side="left", seconds=30,
+                       index=1, count=6, progress=0.25),
+    "hold-right": Frame("hold", title="HOLD", name=NAME, icon="seated-hamstring", side="right", seconds=9,
+                        index=1, count=6, progress=0.4),
+    "hold-none": Frame("hold", title="HOLD", name="Wide-leg fold", icon="wide-leg-fold", seconds=21,
+                       index=3, count=6, progress=0.5),
+    "switch": Frame("switch", title="SWITCH SIDES", name="Calf", icon="calf", side="right", seconds=5, index=6, count=6),
+    "rest": Frame("rest", title="REST", name="Hip flexor", icon="hip-flexor", side="left", seconds=5, index=1, count=6),
+    "paused": Frame("paused", title="PAUSED", name=NAME, icon="calf", side="left", seconds=18, index=1, count=6),
+    "lead-in": Frame("lead-in", title="GET READY", name="Piriformis", icon="piriformis", side="right", seconds=3,
+                     index=4, count=6),
+    "done": Frame("done", title="DONE", name="Post-run stretches", completed=6, skipped=0, count=6, duration=428),
+    "stopped": Frame("done", title="STOPPED", name="Post-run stretches", completed=2, skipped=1, count=6, duration=143),
+    "error": Frame("error", title="ROUTINE PROBLEM", text="morning.yaml:12: hold of 10 s is under min_hold (20 s)"),
+    "message": Frame("message", title="3 ROUTINES IMPORTED", text="from the USB stick"),
+    "power-menu": Frame("message", title="POWER OFF?", text="A: yes, power off   B: no", seconds=9),
+}
+COMPACT = ("idle", "prepare", "hold-left", "hold-right", "paused", "done", "error")
+
+
+def check_golden(name: str, image: Image.Image, request) -> None:
+    path = GOLDEN / f"{name}.png"
+    if request.config.getoption("--update-golden"):
+        GOLDEN.mkdir(exist_ok=True)
+        image.save(path, optimize=False)
+        return
+    assert path.exists(), f"no golden image {path.name}: run `make golden` and review it"
+    expected = Image.open(path).convert("1")
+    diff = ImageChops.difference(expected.convert("L"), image.convert("L"))
+    assert diff.getbbox() is None, f"{name} differs from {path.name} in {diff.getbbox()} (make golden to accept)"
+
+
+@pytest.mark.parametrize("name", sorted(SCREENS))
+def test_every_screen_matches_its_golden_image(name, request):
+    image = Renderer((128, 64)).render(SCREENS[name])
+    assert image.mode == "1" and image.size == (128, 64)
+    check_golden(name, image, request)
+
+
+@pytest.mark.parametrize("name", COMPACT)
+def test_the_128x32_panel_has_its_own_layouts(name, request):
+    image = Renderer((128, 32)).render(SCREENS[name])
+    assert image.size == (128, 32) and image.getbbox() is not None
+    check_golden(f"128x32-{name}", image, request)
+
+
+def lit_rows(image, box):
+    region = image.crop(box)
+    bbox = region.getbbox()
+    return 0 if bbox is None else bbox[3] - bbox[1]
+
+
+def test_hold_screen_icon_is_at_least_40px_and_digits_at_least_24px():
+    image = Renderer((128, 64)).render(Frame("hold", name="Calf", icon="calf", side="left", seconds=88, index=1,
+                                             count=6))
+    assert lit_rows(image, (0, 0, 48, 48)) >= 40
+    assert lit_rows(image, (52, 14, 128, 48)) >= 24  # the digit area, right of the icon and below the side
+
+
+def test_right_side_icon_is_the_left_one_mirrored():
+    left = Renderer((128, 64)).render(SCREENS["hold-left"]).crop((0, 0, 48, 48))
+    right = Renderer((128, 64)).render(dataclass_replace(SCREENS["hold-left"], side="right")).crop((0, 0, 48, 48))
+    assert ImageChops.difference(ImageOps.mirror(left.convert("L")), right.convert("L")).getbbox() is None
+    assert ImageChops.difference(left.convert("L"), right.convert("L")).getbbox() is not None
+
+
+def dataclass_replace(frame, **changes):
+    import dataclasses
+    return dataclasses.replace(frame, **changes)
+
+
+LONGEST = "W" * MAX_NAME  # the widest letter, as many as the validator allows
+LONG_WORDS = " ".join(["Mmmmmmmm"] * 5)[:MAX_NAME]
+
+
+@pytest.mark.parametrize("size", [(128, 64), (128, 32)])
+@pytest.mark.parametrize("screen", sorted(SCREENS))
+@pytest.mark.parametrize("long", [LONGEST, LONG_WORDS])
+def test_every_screen_takes_the_longest_names_without_spilling(size, screen, long, monkeypatch):
+    """Every string drawn has its whole ink box on the panel: shortened by rule, never cut mid-glyph."""
+    from PIL import ImageDraw
+
+    drawn = []
+    original = ImageDraw.ImageDraw.text
+
+    def recording_text(self, xy, text, *args, **kwargs):
+        box = self.textbbox(xy, text, font=kwargs.get("font"), anchor=kwargs.get("anchor"))
+        drawn.append((text, box))
+        return original(self, xy, text, *args, **kwargs)
+
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text", recording_text)
+    frame = dataclass_replace(SCREENS[screen], name=long, title=long, text=("Mw " * 40)[:MAX_CUE],
+                              detail=long, seconds=(None if SCREENS[screen].seconds is None else 3599))
+    image = Renderer(size).render(frame)
+    assert image.size == size and drawn
+    w, h = size
+    for text, (left, top, right, bottom) in drawn:
+        assert left >= 0 and right <= w and bottom <= h + 1, f"{text!r} spills: {(left, top, right, bottom)}"
+    assert any(t.endswith(ELLIPSIS) for t, _ in drawn)  # something had to be shortened, by rule
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=120),
+       limit=st.integers(10, 128), size=st.sampled_from([9, 10, 11, 12, 13]))
+def test_fit_never_exceeds_its_width_and_keeps_a_prefix(text, limit, size):
+    f = font(size)
+    out = fit(text, f, limit)
+    assert width(f, out) <= limit
+    clean = " ".join(text.split())
+    if out != clean:
+        assert out.endswith(ELLIPSIS) or out == ""
+        assert clean.startswith(out[:-1].rstrip()) if out else True
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet="abc WMi.,", max_size=200), limit=st.integers(20, 128), lines=st.integers(1, 4))
+def test_wrap_stays_in_its_box(text, limit, lines):
+    f = font(10, False)
+    out = wrap(text, f, limit, lines)
+    assert len(out) <= lines
+    assert all(width(f, line) <= limit for line in out)
+
+
+def test_golden_images_never_depend_on_pillows_default_font():
+    import stretchbox.render.screens as screens
+    source = Path(screens.__file__).read_text()
+    assert "load_default" not in source
