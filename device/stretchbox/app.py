@@ -173,11 +173,20 @@ def import_notice(report, problems: list) -> Frame:
 
 
 def run_loop(app: App, inbox: queue.Queue, clock: Callable[[], float], *,
-             should_stop: Callable[[], bool] = lambda: False) -> None:
-    """The device loop: wait for an event or the next deadline, never longer, never busy."""
+             should_stop: Callable[[], bool] = lambda: False, notifier=None, pinger=None) -> None:
+    """The device loop: wait for an event or the next deadline, never longer, never busy.
+
+    With systemd: READY=1 once the first frame is drawn, WATCHDOG=1 from this
+    loop only (a hung loop stops the pings and systemd restarts us), STOPPING=1.
+    """
     app.step(Tick(clock()))
+    if notifier is not None:
+        notifier.ready()
     while not should_stop():
-        deadline = app.next_deadline()
+        if pinger is not None and pinger.due(clock()):
+            pinger.ping(clock())
+        times = [app.next_deadline(), pinger.next_deadline() if pinger is not None else None]
+        deadline = min((t for t in times if t is not None), default=None)
         timeout = None if deadline is None else max(0.0, deadline - clock())
         try:
             event = inbox.get(timeout=timeout)
@@ -186,6 +195,8 @@ def run_loop(app: App, inbox: queue.Queue, clock: Callable[[], float], *,
         if event is None:  # a wake-up from a signal handler
             continue
         app.step(event)
+    if notifier is not None:
+        notifier.stopping()
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, help="device config (default /etc/stretchbox/config.yaml if present)")
     run.add_argument("--display", metavar="NAME",
                      help="config (the configured OLED), a luma driver (ssd1306, sh1106, ...), "
-                          "terminal, pygame, or text (default: config on a Pi, else terminal, or text in a pipe)")
+                          "terminal, pygame, dummy, or text (default: config on a Pi, else terminal, "
+                          "or text in a pipe)")
     run.add_argument("--pins", choices=("auto", "real", "mock"), default="auto",
                      help="GPIO: real pins on a Pi, gpiozero's MockFactory elsewhere (default auto)")
+    run.add_argument("--first-frame-only", action="store_true", help=argparse.SUPPRESS)
     run.set_defaults(func=cmd_run)
 
     sim = sub.add_parser("simulate", help="run a routine on a simulated clock, as fast as the CPU allows")
@@ -59,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     cfg.add_argument("--config", type=Path, help="the config file (default /etc/stretchbox/config.yaml)")
     cfg.add_argument("--check", action="store_true", help="only check it: exit 0 when valid, 1 when not")
     cfg.set_defaults(func=cmd_config)
+
+    chk = sub.add_parser("check", help="on a Pi: find the OLED, test pattern, cues, buttons, latency")
+    chk.add_argument("--config", type=Path, help="device config (default /etc/stretchbox/config.yaml if present)")
+    chk.add_argument("--display", metavar="NAME", help="as for run (default: the configured OLED)")
+    chk.add_argument("--pins", choices=("real", "mock"), default="real", help="GPIO (default real)")
+    chk.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for each button (default 20)")
+    chk.set_defaults(func=cmd_check)
 
     imp = sub.add_parser("import", help="import routines from a folder or a mounted USB stick")
     imp.add_argument("source", type=Path, metavar="SOURCE", help="a folder holding a stretchbox/ folder")
@@ -144,6 +153,61 @@ def _config(args: argparse.Namespace, *, required: bool = False):
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         raise SystemExit(EXIT_INVALID) from None
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """``stretchbox check``: exit 0 when every check passed, 1 when one failed."""
+    import queue
+    import time
+
+    from .config import DEFAULT_PATH
+
+    if args.config is None and DEFAULT_PATH.exists():
+        args.config = DEFAULT_PATH
+    config = _config(args, required=args.config is not None)
+    name = args.display or "config"
+    display = open_display(name, config)
+    if display.open is None:
+        raise UsageError("check needs a pixel display (config, a driver name, dummy or an emulator)")
+    from gpiozero import Buzzer, TonalBuzzer
+    from gpiozero.tones import Tone
+
+    from .adapters.buttons import ButtonsInput
+    from .adapters.buzzer import BuzzerOutput
+    from .check import run_check
+
+    factory = None
+    if args.pins == "mock":
+        from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+        factory = MockFactory(pin_class=MockPWMPin)
+    inbox: queue.Queue = queue.Queue()
+    b, z = config.buttons, config.buzzer
+    pins = {"a": b.a} if b.mode == "one" else {"a": b.a, "b": b.b}
+    try:
+        device = display.open()
+    except OSError as exc:
+        print(f"FAIL display: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    buttons = ButtonsInput(pins, inbox, clock=time.monotonic, bounce_time=b.bounce_time, pin_factory=factory)
+    sound = None
+    if z.kind == "active":
+        sound = Buzzer(z.pin, pin_factory=factory)
+    elif z.kind == "passive":
+        sound = TonalBuzzer(z.pin, mid_tone=Tone("A5"), octaves=2, pin_factory=factory)
+    try:
+        report = run_check(device=device, render=display.render, buttons=pins, inbox=inbox,
+                           buzzer_output=BuzzerOutput(sound) if sound else None, press_timeout=args.timeout,
+                           i2c_port=config.display.i2c_port if name == "config" and config.display.interface == "i2c"
+                           else None)
+    finally:
+        buttons.close()
+        if sound is not None:
+            sound.close()
+        if factory is not None:
+            factory.reset()
+    print("\n".join(["stretchbox check", *report.lines]))
+    return EXIT_OK if report.ok else EXIT_INVALID
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -283,7 +347,11 @@ def _write_captures(args: argparse.Namespace, recorder, end: float) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """The device: the owner loop, until SIGTERM/SIGINT (or q on the keyboard); exit 0."""
+    """The device: the owner loop, until SIGTERM/SIGINT (or q on the keyboard); exit 0.
+
+    Start-up order is for a fast first pixel on a Pi Zero: config, then the
+    panel and a splash, and only then gpiozero, the routines and the rest.
+    """
     import logging
     import queue
     import signal
@@ -291,11 +359,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     import time
 
     from .config import DEFAULT_PATH
+    from .core.frame import Frame
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.config is None and DEFAULT_PATH.exists():
         args.config = DEFAULT_PATH
     config = _config(args, required=args.config is not None)
+    display = open_display(args.display, config)
+    display.splash(Frame("splash", title="stretchbox", text="starting..."))
+    if args.first_frame_only:  # for the start-up benchmark: the time of the first frame, then exit
+        print(f"first-frame {time.monotonic():.6f}", flush=True)
+        return EXIT_OK
+
     problems: list = []
     if args.routine:
         routines = _load_routines(args.routine)
@@ -310,9 +385,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     pins = args.pins if args.pins != "auto" else ("real" if on_a_pi() else "mock")
 
     from .adapters.keyboard import HELP, Keyboard
+    from .adapters.systemd import Notifier, WatchdogPinger
     from .adapters.usbwatch import MountWatcher
     from .app import UsbImports, build, run_loop
-    from .core.frame import Frame
 
     inbox: queue.Queue = queue.Queue()
     stop = threading.Event()
@@ -329,7 +404,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         from gpiozero.pins.mock import MockFactory, MockPWMPin
 
         factory = MockFactory(pin_class=MockPWMPin)
-    display = open_display(args.display, config)
     device = build(config, routines, pin_factory=factory, clock=time.monotonic, inbox=inbox,
                    first_outputs=display.outputs, open_display=display.open, render=display.render)
     if problems:
@@ -357,8 +431,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         now = time.monotonic()
         inbox.put(Pressed(A, now))
         inbox.put(Released(A, now))
+    notifier = Notifier()
     try:
-        run_loop(device.app, inbox, time.monotonic,
+        run_loop(device.app, inbox, time.monotonic, notifier=notifier, pinger=WatchdogPinger(notifier),
                  should_stop=lambda: stop.is_set() or (keyboard is not None and keyboard.quit.is_set()))
     finally:
         if watcher:
@@ -375,10 +450,33 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 class DisplayChoice:
-    """How frames reach a screen: extra outputs (a text log), or a luma device and a renderer."""
+    """How frames reach a screen: extra outputs (a text log), or a luma device and a renderer.
+
+    ``splash`` opens the device early and draws one frame; the device it
+    opened is handed to the panel output as its first ``open()``.
+    """
 
     def __init__(self, outputs=(), open=None, render=None, close=lambda: None):
-        self.outputs, self.open, self.render, self.close = list(outputs), open, render, close
+        self.outputs, self._open, self.render, self.close = list(outputs), open, render, close
+        self._ready: list = []
+
+    @property
+    def open(self):
+        if self._open is None:
+            return None
+        return lambda: self._ready.pop() if self._ready else self._open()
+
+    def splash(self, frame) -> None:
+        if self._open is None or self.render is None:
+            return
+        try:
+            device = self._open()
+            device.display(self.render(frame))
+            self._ready.append(device)
+        except OSError as exc:  # the panel output retries with backoff later
+            import logging
+
+            logging.getLogger("stretchbox").warning("display not ready at start (%s)", exc)
 
 
 def open_display(name: str | None, config) -> DisplayChoice:
@@ -408,6 +506,10 @@ def open_display(name: str | None, config) -> DisplayChoice:
                 made.append(displays.emulator(name, width=d.width, height=d.height, rotate=d.rotate))
             return made[0]
         return DisplayChoice(open=open_emulator, render=render)
+    if name == "dummy":  # luma's own test double: keeps the last image, sends nothing
+        from luma.core.device import dummy
+
+        return DisplayChoice(open=lambda: dummy(width=d.width, height=d.height, mode="1"), render=render)
     if name == "config" or name in DRIVERS:
         panel = d if name == "config" else dataclasses.replace(d, driver=name)
         return DisplayChoice(open=lambda: displays.device_from_config(panel), render=render)
