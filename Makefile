@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint unit wheel-check bench golden clean
+.PHONY: run test lint unit wheel-check bench golden screens clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,13 @@ bench: $(STAMP)
 ## golden: re-render the golden screen images after a deliberate change
 golden: $(STAMP)
 	$(BIN)/python -m pytest -q tests --update-golden
+
+## screens: the README's GIF and screen sheet, made by `stretchbox simulate`
+screens: $(STAMP)
+	$(BIN)/stretchbox simulate --gif docs/post-run.gif \
+	    --press 20:a --press 24:a --press 100:b --press 200:b:1.2
+	$(BIN)/stretchbox simulate --sheet docs/screens.png \
+	    --press 20:a --press 24:a --press 100:b --press 150:ab:3.2 --press 155:b --press 170:a:2.2
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info device/*.egg-info

@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="run a routine on a simulated clock, as fast as the CPU allows")
     sim.add_argument("routine", nargs="?", type=Path, help="a routine file (default: the built-in default)")
     sim.add_argument("--press", action="append", default=[], metavar="T:BUTTON[:HOLD]",
-                     help="press BUTTON (a or b) at T seconds, held HOLD seconds; repeatable")
+                     help="press BUTTON (a, b, or ab for both) at T seconds, held HOLD seconds; repeatable")
     sim.add_argument("--json", action="store_true", help="one JSON object per line")
     sim.add_argument("--one-button", action="store_true", help="one-button mode (press, hold 1 s, hold 3 s)")
     sim.add_argument("--resume-lead", type=float, default=3.0, metavar="S",
@@ -256,7 +256,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.one_button:
         buttons = dataclasses.replace(buttons, mode="one")
     config = dataclasses.replace(config, buttons=buttons, resume_lead=args.resume_lead)
-    names = ("a",) if buttons.mode == "one" else ("a", "b")
+    names = ("a",) if buttons.mode == "one" else ("a", "b", "ab")
     try:
         presses = [ScheduledPress(0.0, "a")] + [ScheduledPress.parse(p, names) for p in args.press]
     except ValueError as exc:
@@ -279,7 +279,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
         render = memo_render(Renderer(size).render)
         if args.frames or args.gif or args.sheet:
+            from .core.frame import Frame
+
             recorder = FrameRecorder(render)
+            recorder.frame(Frame("splash", title="stretchbox", text="starting..."), 0.0)  # as `run` starts
             outputs.append(recorder)
     if args.display:
         from .adapters.display import RecordingSerial, make_device
@@ -296,9 +299,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         pins = {"a": buttons.a, "b": buttons.b}
         schedule = []
         for p in presses:
-            pin = factory.pin(pins[p.button])
-            schedule.append((p.t, pin.drive_low))
-            schedule.append((p.t + p.hold, pin.drive_high))
+            for name in p.button:  # "ab": both buttons, for the power menu
+                pin = factory.pin(pins[name])
+                schedule.append((p.t, pin.drive_low))
+                schedule.append((p.t + p.hold, pin.drive_high))
         simulate(device.app, schedule, inbox, clock)
         device.close()
     finally:
