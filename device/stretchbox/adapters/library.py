@@ -77,6 +77,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..core.frame import clock_text
+from ..core.icons import BUILTIN_ICONS as CORE_ICONS
 from ..core.routine import Routine
 from .routines import builtin_dir, is_routine_name, load_builtin, load_routine, routine_files
 from .yamlfile import MAX_FILE_BYTES, FileError, FileProblem, load
@@ -85,11 +86,8 @@ DEFAULT_LIBRARY = Path("/var/lib/stretchbox/library")
 FOLDER_NAME = "stretchbox"
 REPORT_NAME = "IMPORT-REPORT.txt"
 
-# The icons drawn by the renderer. stretchbox.render cannot be imported from here (the
-# import-linter contract keeps adapters and render independent), so the names live here.
-BUILTIN_ICONS = frozenset({
-    "seated-hamstring", "hip-flexor", "wide-leg-fold", "piriformis", "it-band", "calf", "generic",
-})
+# The icons the renderer draws; their names live in the core, shared by render and adapters.
+BUILTIN_ICONS = frozenset(CORE_ICONS)
 
 MAX_ROUTINE_FILES = 100
 MAX_ENTRIES = 2000  # directory entries looked at in one folder (a hostile stick may hold millions)

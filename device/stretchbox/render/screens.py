@@ -175,8 +175,10 @@ class Renderer:
         self.name_line(draw, frame, 50)
 
     def done(self, image, draw, frame: Frame) -> None:
-        self.text(draw, (0, 0), frame.title or "DONE", 18)
-        self.text(draw, (127, 3), clock_text(frame.duration), 14, anchor="ra", max_width=60)
+        took = self.text(draw, (127, 3), clock_text(frame.duration), 14, anchor="ra", max_width=60)
+        title, room = frame.title or "DONE", 128 - took - 6
+        size = next((n for n in (18, 16, 14) if width(font(n), title) <= room), 14)  # shrink before shortening
+        self.text(draw, (0, 18 - size), title, size, max_width=room)
         self.text(draw, (0, 24), f"{frame.completed}/{frame.count} stretches done", 11)
         self.text(draw, (0, 38), f"{frame.skipped} skipped", 11)
         self.text(draw, (0, 52), frame.name, 10, bold=False)
@@ -185,7 +187,7 @@ class Renderer:
         draw.polygon([(7, 0), (14, 13), (0, 13)], fill=1)  # a warning triangle
         draw.rectangle((6, 4, 8, 9), fill=0)
         draw.rectangle((6, 11, 8, 12), fill=0)
-        self.text(draw, (18, 1), frame.title or "PROBLEM", 11, max_width=110)
+        self.text(draw, (18, 1), frame.title or "PROBLEM", 10, max_width=110)
         self.lines(draw, (0, 16), frame.text, 10, 4, spacing=2)
 
     def message(self, image, draw, frame: Frame) -> None:

@@ -1,0 +1,3 @@
+"""The names of the built-in stretch icons (the pictures live in assets/icons)."""
+
+BUILTIN_ICONS = ("seated-hamstring", "hip-flexor", "wide-leg-fold", "piriformis", "it-band", "calf", "generic")
