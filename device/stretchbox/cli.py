@@ -342,7 +342,7 @@ def _write_captures(args: argparse.Namespace, recorder, end: float) -> None:
     if args.sheet:
         seen, sheet = set(), []
         for (t, image), frame in zip(recorder.frames, recorder.screens):
-            key = (frame.screen, frame.side is not None)
+            key = (frame.screen, frame.title, frame.side == "right")
             if key not in seen:
                 seen.add(key)
                 sheet.append((f"{frame.screen} at {t:.0f} s", image))
