@@ -484,11 +484,11 @@ class DisplayChoice:
 
 
 def open_display(name: str | None, config) -> DisplayChoice:
-    from .textscreen import TextScreen
-
     if name is None:
         name = "config" if on_a_pi() else ("terminal" if sys.stdout.isatty() else "text")
     if name == "text":
+        from .textscreen import TextScreen
+
         return DisplayChoice([TextScreen(sys.stdout)])
     import dataclasses
 
