@@ -149,3 +149,27 @@ def test_simulate_frames_and_gif(tmp_path, capsys):
         assert first.size == (128, 64)
     with Image.open(tmp_path / "r.gif") as gif:
         assert gif.n_frames == len(pngs)
+
+
+def test_the_power_menu_runs_the_configured_command_once_confirmed():
+    import dataclasses
+
+    ran = []
+    clock, inbox = SimClock(), queue.Queue()
+    factory = MockFactory(pin_class=MockPWMPin)
+    try:
+        config = dataclasses.replace(Config(), power_command=("sudo", "poweroff"))
+        device = build(config, load_builtin()[:1], pin_factory=factory, clock=clock, inbox=inbox,
+                       power_off=ran.append)
+        a, b = factory.pin("GPIO17"), factory.pin("GPIO27")
+        schedule = [(1.0, a.drive_low), (1.0, b.drive_low), (4.5, a.drive_high), (4.5, b.drive_high),
+                    (6.0, a.drive_low), (6.0, a.drive_high)]
+        for t, action in schedule:
+            clock.now = t
+            action()
+            while not inbox.empty():
+                device.app.step(inbox.get_nowait())
+        assert ran == [("sudo", "poweroff")] and device.power.requested == [6.0]
+        assert device.app.last_frame.title == "POWERING OFF"
+    finally:
+        factory.reset()

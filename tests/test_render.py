@@ -150,3 +150,27 @@ def test_golden_images_never_depend_on_pillows_default_font():
     import stretchbox.render.screens as screens
     source = Path(screens.__file__).read_text()
     assert "load_default" not in source
+
+
+def test_a_routines_own_icon_is_scaled_and_dithered_and_bad_ones_fall_back(tmp_path):
+    from stretchbox.render.icons import Icons
+
+    folder = tmp_path / "routines"
+    folder.mkdir()
+    photo = Image.radial_gradient("L").resize((300, 200))
+    photo.save(folder / "Shoulder.PNG")
+    (folder / "notpng.png").write_bytes(b"hello, not a picture")
+    Image.new("L", (2000, 10)).save(folder / "wide.png")
+    (folder / "big.png").write_bytes(b"\x89PNG" + b"\0" * (300 * 1024))
+    outside = tmp_path / "secret.png"
+    Image.new("L", (10, 10), 255).save(outside)
+    (folder / "escape.png").symlink_to(outside)
+    icons = Icons()
+    generic = icons.get("generic", 48)
+    own = icons.get("shoulder", 48, routine_dir=str(folder))
+    assert own.size == (48, 48) and own.mode == "1" and own.tobytes() != generic.tobytes()
+    for name, why in (("notpng", "not a usable PNG"), ("wide", "2000x10"), ("big", "bytes"),
+                      ("escape", "link out of the routine's folder"), ("missing", "no icon file"),
+                      ("../secret", "plain file name")):
+        assert icons.get(name, 48, routine_dir=str(folder)).tobytes() == generic.tobytes(), name
+        assert why in icons.problems[(name, str(folder))], (name, icons.problems[(name, str(folder))])

@@ -22,7 +22,7 @@ from .core.gestures import Pressed, Released
 from .core.idle import Idle
 from .config import Config
 from .core.gestures import GestureConfig
-from .core.session import DONE, IDLE, STATIC_STATES, Effect, Event, Session, SessionConfig, Tick
+from .core.session import DONE, IDLE, STATIC_STATES, Effect, Event, PowerOff, Session, SessionConfig, Tick
 
 
 log = logging.getLogger(__name__)
@@ -287,6 +287,41 @@ def direct_presses(presses: Iterable[ScheduledPress], inbox: queue.Queue) -> lis
     return [(e.t, (lambda e=e: inbox.put(e))) for e in press_events(presses)]
 
 
+class PowerOutput:
+    """Runs the configured power-off command when the user confirms it in the power menu.
+
+    ``run`` is injected: the device starts the real command; ``simulate`` and
+    the tests record it instead of switching the laptop off.
+    """
+
+    def __init__(self, command: tuple[str, ...], run: Callable[[tuple[str, ...]], None] | None = None):
+        self.command = command
+        self.run = run or self._spawn
+        self.requested: list[float] = []
+
+    @staticmethod
+    def _spawn(command: tuple[str, ...]) -> None:
+        import subprocess
+
+        try:  # never wait on it: systemd will stop us (SIGTERM) as part of the shutdown
+            subprocess.Popen(list(command), stdin=subprocess.DEVNULL)
+        except OSError:
+            log.exception("power-off command %s failed", command)
+
+    def effects(self, effects: list[Effect], now: float) -> None:
+        for e in effects:
+            if isinstance(e, PowerOff):
+                self.requested.append(e.t)
+                log.warning("power-off confirmed: running %s", " ".join(self.command))
+                self.run(self.command)
+
+    def frame(self, frame: Frame, now: float) -> None:
+        pass
+
+    def next_deadline(self) -> float | None:
+        return None
+
+
 @dataclass
 class Device:
     """The whole device, composed: what ``build`` returns and ``close`` takes apart."""
@@ -297,6 +332,7 @@ class Device:
     buzzer: object | None = None  # BuzzerOutput
     panel: object | None = None  # PanelOutput
     gpio: list = dataclasses.field(default_factory=list)
+    power: PowerOutput | None = None
 
     def close(self) -> None:
         if self.buzzer is not None:
@@ -317,7 +353,7 @@ def session_config(config: Config) -> SessionConfig:
 def build(config: Config, routines: list, *, pin_factory, clock: Callable[[], float], inbox: queue.Queue,
           open_display: Callable[[], object] | None = None, render: Callable[[Frame], object] | None = None,
           on_pin: Callable[[float, str, int], None] | None = None, first_outputs: Iterable[Output] = (),
-          idle: bool = True) -> Device:
+          idle: bool = True, power_off: Callable[[tuple[str, ...]], None] | None = None) -> Device:
     """Compose the device from its config: the same code on a Pi, in ``simulate`` and in tests.
 
     ``pin_factory`` is gpiozero's (MockFactory off a Pi); ``open_display``
@@ -348,11 +384,13 @@ def build(config: Config, routines: list, *, pin_factory, clock: Callable[[], fl
         gpio.append(motor)
     buzzer = BuzzerOutput(sound, motor, quiet=z.quiet, overrides=lambda: session.routine.cue_overrides(),
                           on_pin=on_pin)
-    outputs: list = list(first_outputs) + [buzzer]
+    power = PowerOutput(config.power_command, power_off or (lambda command: log.warning(
+        "power-off requested (not run here): %s", " ".join(command))))
+    outputs: list = list(first_outputs) + [buzzer, power]
     panel = None
     if open_display is not None and render is not None:
         panel = PanelOutput(open_display, render, contrast=config.display.contrast,
                             dim_contrast=config.display.dim_contrast)
         outputs.append(panel)
     app = App(session, outputs, Idle(config.idle, now=clock()) if idle else None)
-    return Device(app, config, buttons, buzzer, panel, gpio)
+    return Device(app, config, buttons, buzzer, panel, gpio, power)

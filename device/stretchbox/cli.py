@@ -408,8 +408,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         from gpiozero.pins.mock import MockFactory, MockPWMPin
 
         factory = MockFactory(pin_class=MockPWMPin)
+    from .app import PowerOutput
+
     device = build(config, routines, pin_factory=factory, clock=time.monotonic, inbox=inbox,
-                   first_outputs=display.outputs, open_display=display.open, render=display.render)
+                   first_outputs=display.outputs, open_display=display.open, render=display.render,
+                   power_off=PowerOutput._spawn if pins == "real" else None)  # off a Pi: only logged
     if problems:
         device.app.notify(Frame("error", title="ROUTINE PROBLEM", text=str(problems[0])))
     UsbImports(device.app, Path(config.paths.library), inbox, time.monotonic)
