@@ -21,7 +21,7 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin  # noqa: E402
 
 from stretchbox.adapters.display import RecordingSerial, make_device  # noqa: E402
 from stretchbox.adapters.routines import load_builtin  # noqa: E402
-from stretchbox.app import ScheduledPress, SimClock, build, simulate  # noqa: E402
+from stretchbox.app import SimClock, build, simulate  # noqa: E402
 from stretchbox.config import Config  # noqa: E402
 from stretchbox.core.gestures import A  # noqa: E402
 from stretchbox.core.session import DONE, Session, Tick  # noqa: E402

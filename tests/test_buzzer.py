@@ -103,7 +103,7 @@ def test_simulated_routine_buzzer_timeline_follows_each_cue_pattern(capsys):
     expected, free = [], 0.0
     for c in cues:
         start = max(c["t"], free)
-        t, level = start, 1
+        t = start
         for seconds, tone in pattern_for(Cue(c["t"], c["cue"], "right")):
             if tone is not None:
                 expected.append((round(t, 3), 1))

@@ -32,7 +32,6 @@ def test_random_button_sequences(presses, which, one_button, lead):
     last_effect_t = 0.0
 
     def feed(event):
-        nonlocal last_effect_t
         # the device loop: every deadline before the event is ticked first
         while (d := s.next_deadline()) is not None and d < event.t:
             check(s.handle(Tick(d)), d)

@@ -83,7 +83,6 @@ def test_the_real_program_says_ready_pings_and_says_stopping_on_sigterm(tmp_path
     import signal
     import subprocess
     import sys
-    import time
 
     address = str(tmp_path / "notify.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

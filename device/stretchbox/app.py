@@ -350,6 +350,20 @@ def session_config(config: Config) -> SessionConfig:
     return SessionConfig(resume_lead=config.resume_lead, pause_timeout=config.pause_timeout, gestures=gestures)
 
 
+def sound_devices(buzzer, pin_factory) -> tuple[object | None, object | None]:
+    """The configured buzzer (active: Buzzer, passive: TonalBuzzer) and optional vibration motor."""
+    from gpiozero import Buzzer, DigitalOutputDevice, TonalBuzzer
+    from gpiozero.tones import Tone
+
+    sound = None
+    if buzzer.kind == "active":
+        sound = Buzzer(buzzer.pin, pin_factory=pin_factory)
+    elif buzzer.kind == "passive":  # A3..A7 around A5: the patterns' pitches, loud on a piezo
+        sound = TonalBuzzer(buzzer.pin, mid_tone=Tone("A5"), octaves=2, pin_factory=pin_factory)
+    motor = DigitalOutputDevice(buzzer.vibration_pin, pin_factory=pin_factory) if buzzer.vibration_pin else None
+    return sound, motor
+
+
 def build(config: Config, routines: list, *, pin_factory, clock: Callable[[], float], inbox: queue.Queue,
           open_display: Callable[[], object] | None = None, render: Callable[[Frame], object] | None = None,
           on_pin: Callable[[float, str, int], None] | None = None, first_outputs: Iterable[Output] = (),
@@ -360,9 +374,6 @@ def build(config: Config, routines: list, *, pin_factory, clock: Callable[[], fl
     returns a luma device (a real driver, an emulator, or one over a
     recording serial interface) and may raise OSError, which is survived.
     """
-    from gpiozero import Buzzer, DigitalOutputDevice, TonalBuzzer
-    from gpiozero.tones import Tone
-
     from .adapters.buttons import ButtonsInput
     from .adapters.buzzer import BuzzerOutput
     from .adapters.panel import PanelOutput
@@ -371,17 +382,8 @@ def build(config: Config, routines: list, *, pin_factory, clock: Callable[[], fl
     b, z = config.buttons, config.buzzer
     pins = {"a": b.a} if b.mode == "one" else {"a": b.a, "b": b.b}
     buttons = ButtonsInput(pins, inbox, clock=clock, bounce_time=b.bounce_time, pin_factory=pin_factory)
-    gpio: list = []
-    sound = None
-    if z.kind == "active":
-        sound = Buzzer(z.pin, pin_factory=pin_factory)
-    elif z.kind == "passive":
-        sound = TonalBuzzer(z.pin, mid_tone=Tone("A5"), octaves=2, pin_factory=pin_factory)
-    if sound is not None:
-        gpio.append(sound)
-    motor = DigitalOutputDevice(z.vibration_pin, pin_factory=pin_factory) if z.vibration_pin else None
-    if motor is not None:
-        gpio.append(motor)
+    sound, motor = sound_devices(z, pin_factory)
+    gpio = [d for d in (sound, motor) if d is not None]
     buzzer = BuzzerOutput(sound, motor, quiet=z.quiet, overrides=lambda: session.routine.cue_overrides(),
                           on_pin=on_pin)
     power = PowerOutput(config.power_command, power_off or (lambda command: log.warning(

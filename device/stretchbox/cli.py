@@ -169,11 +169,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     display = open_display(name, config)
     if display.open is None:
         raise UsageError("check needs a pixel display (config, a driver name, dummy or an emulator)")
-    from gpiozero import Buzzer, TonalBuzzer
-    from gpiozero.tones import Tone
-
     from .adapters.buttons import ButtonsInput
     from .adapters.buzzer import BuzzerOutput
+    from .app import sound_devices
     from .check import run_check
 
     factory = None
@@ -190,20 +188,18 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"FAIL display: {exc}", file=sys.stderr)
         return EXIT_INVALID
     buttons = ButtonsInput(pins, inbox, clock=time.monotonic, bounce_time=b.bounce_time, pin_factory=factory)
-    sound = None
-    if z.kind == "active":
-        sound = Buzzer(z.pin, pin_factory=factory)
-    elif z.kind == "passive":
-        sound = TonalBuzzer(z.pin, mid_tone=Tone("A5"), octaves=2, pin_factory=factory)
+    sound, motor = sound_devices(z, factory)
     try:
         report = run_check(device=device, render=display.render, buttons=pins, inbox=inbox,
-                           buzzer_output=BuzzerOutput(sound) if sound else None, press_timeout=args.timeout,
+                           buzzer_output=BuzzerOutput(sound, motor) if sound or motor else None,
+                           press_timeout=args.timeout,
                            i2c_port=config.display.i2c_port if name == "config" and config.display.interface == "i2c"
                            else None)
     finally:
         buttons.close()
-        if sound is not None:
-            sound.close()
+        for output in (sound, motor):
+            if output is not None:
+                output.close()
         if factory is not None:
             factory.reset()
     print("\n".join(["stretchbox check", *report.lines]))

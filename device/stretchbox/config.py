@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .adapters.yamlfile import FileError, FileProblem, file_problems_from, load
+from .adapters.yamlfile import FileError, FileProblem, load_checked
 from .core.idle import IdleConfig
 from .core.routine import Checker, InvalidRoutine, Problem, parse_duration
 
@@ -244,18 +244,11 @@ def load_config(path: Path | None, *, required: bool = False) -> Config:
             raise FileError([FileProblem(str(path), 1, 1, "no such config file")])
         return Config()
     try:
-        doc = load(path)
+        return load_checked(path, lambda data: config_from_mapping(data, source=str(path)))
     except FileError as exc:
         if [p.message for p in exc.problems] == ["file is empty"]:
             return Config(source=str(path))  # all comments: the defaults
         raise
-    try:
-        config = config_from_mapping(doc.data, source=str(path))
-    except InvalidRoutine as exc:
-        raise FileError(file_problems_from(doc, exc.problems)) from None
-    if doc.problems:
-        raise FileError(doc.problems)
-    return config
 
 
 __all__ = ["Config", "Buttons", "Buzzer", "Display", "Paths", "load_config", "config_from_mapping", "Problem"]

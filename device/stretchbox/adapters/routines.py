@@ -10,9 +10,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.routine import InvalidRoutine, Routine, routine_from_mapping
+from ..core.routine import Routine, routine_from_mapping
 from ..resources import data_dir
-from .yamlfile import FileError, FileProblem, file_problems_from, load
+from .yamlfile import FileError, FileProblem, load_checked
 
 ROUTINE_SUFFIXES = (".yaml", ".yml")
 DEFAULT_ROUTINE = "post-run.yaml"
@@ -29,15 +29,7 @@ def default_routine_path() -> Path:
 
 def load_routine(path: str | os.PathLike, *, display: str | None = None) -> Routine:
     """One routine file -> Routine, or FileError listing every problem with file and line."""
-    name = display or str(path)
-    doc = load(path, display=name)
-    try:
-        routine = routine_from_mapping(doc.data, source=str(path))
-    except InvalidRoutine as exc:
-        raise FileError(file_problems_from(doc, exc.problems)) from None
-    if doc.problems:
-        raise FileError(doc.problems)
-    return routine
+    return load_checked(path, lambda data: routine_from_mapping(data, source=str(path)), display=display)
 
 
 def is_routine_name(name: str) -> bool:

@@ -13,10 +13,15 @@ import codecs
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from ..core.routine import InvalidRoutine
+
+T = TypeVar("T")
 
 MAX_FILE_BYTES = 64 * 1024
 MAX_DEPTH = 12
@@ -226,6 +231,21 @@ class _Builder:
         except (yaml.YAMLError, ValueError, OverflowError) as exc:
             self._at(node, f"bad value {node.value!r}: {exc}")
             return None
+
+
+def load_checked(path: str | os.PathLike, build: Callable[[Any], T], *, display: str | None = None) -> T:
+    """Read a YAML file and ``build`` a value from its data; every problem, located, as FileError.
+
+    ``build`` validates plain data and raises the core's InvalidRoutine (problems by path).
+    """
+    doc = load(path, display=display)
+    try:
+        value = build(doc.data)
+    except InvalidRoutine as exc:
+        raise FileError(file_problems_from(doc, exc.problems)) from None
+    if doc.problems:
+        raise FileError(doc.problems)
+    return value
 
 
 def file_problems_from(doc: Document, problems: list) -> list[FileProblem]:
