@@ -162,21 +162,13 @@ class ImportReport:
         if self.folder:
             out.append(f"Folder: {self.folder}")
         out.append(f"Result: {self.summary_line()}")
-        if self.imported:
-            out.append(f"Imported ({len(self.imported)}):")
-            out += [f"  {r.file}: {r.name}" for r in self.imported]
-        if self.kept_previous:
-            out.append(f"Kept the previous version ({len(self.kept_previous)}):")
-            out += [f"  {name}" for name in self.kept_previous]
-        if self.rejected:
-            out.append(f"Problems ({len(self.rejected)}):")
-            out += [f"  {p}" for p in self.rejected]
-        if self.warnings:
-            out.append(f"Warnings ({len(self.warnings)}):")
-            out += [f"  {p}" for p in self.warnings]
-        if self.skipped:
-            out.append(f"Skipped ({len(self.skipped)}):")
-            out += [f"  {line}" for line in self.skipped]
+        sections = (("Imported", [f"{r.file}: {r.name}" for r in self.imported]),
+                    ("Kept the previous version", self.kept_previous), ("Problems", self.rejected),
+                    ("Warnings", self.warnings), ("Skipped", self.skipped))
+        for title, items in sections:
+            if items:
+                out.append(f"{title} ({len(items)}):")
+                out += [f"  {item}" for item in items]
         if self.exit_code == 2:
             out.append("The library on the device was not changed.")
         return "\n".join(out) + "\n"
