@@ -484,7 +484,7 @@ class DisplayChoice:
 
 def open_display(name: str | None, config) -> DisplayChoice:
     if name is None:
-        name = "config" if on_a_pi() else ("terminal" if sys.stdout.isatty() else "text")
+        name = "config" if on_a_pi() else _terminal_or_text(config.display)
     if name == "text":
         from .textscreen import TextScreen
 
@@ -518,6 +518,21 @@ def open_display(name: str | None, config) -> DisplayChoice:
         return DisplayChoice(open=lambda: displays.device_from_config(panel), render=render)
     raise UsageError(f"unknown display {name!r}: config, {', '.join(DRIVERS)}, "
                      f"{', '.join(displays.EMULATORS)} or text")
+
+
+def _terminal_or_text(display) -> str:
+    """The emulated panel when the terminal can hold it (one text row per two pixel rows), else a text log."""
+    import shutil
+
+    if not sys.stdout.isatty():
+        return "text"
+    size = shutil.get_terminal_size()
+    if size.columns >= display.width and size.lines >= display.height // 2 + 2:
+        return "terminal"
+    print(f"terminal is {size.columns}x{size.lines}; the emulated panel needs {display.width}x"
+          f"{display.height // 2 + 2}: showing a text log (or enlarge it, or use --display pygame)",
+          file=sys.stderr)
+    return "text"
 
 
 def final_frame(state: str, setting: str):
