@@ -317,10 +317,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def on_a_pi() -> bool:
     """True on a Raspberry Pi (its device tree names the model)."""
-    try:
-        return "raspberry pi" in Path("/proc/device-tree/model").read_text(errors="replace").lower()
-    except OSError:
-        return False
+    for model in ("/proc/device-tree/model", "/sys/firmware/devicetree/base/model"):
+        try:
+            if "raspberry pi" in Path(model).read_text(errors="replace").lower():
+                return True
+        except OSError:
+            continue
+    return False
 
 
 DRIVERS = ("ssd1306", "sh1106", "ssd1309", "ssd1305", "sh1107")
