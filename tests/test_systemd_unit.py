@@ -60,7 +60,8 @@ def test_unit_essentials():
                  "DevicePolicy=closed", "DeviceAllow=char-i2c rw", "DeviceAllow=char-gpiochip rw",
                  "StateDirectory=stretchbox", "ConfigurationDirectory=stretchbox", "PYTHONUNBUFFERED=1",
                  "ProtectSystem=strict", "NoNewPrivileges=yes", "CapabilityBoundingSet=\n",
-                 "RestrictAddressFamilies=AF_UNIX", "SystemCallFilter=@system-service"):
+                 "RestrictAddressFamilies=AF_UNIX", "SystemCallFilter=@system-service",
+                 "--pins real --display config", "WorkingDirectory=/var/lib/stretchbox"):
         assert line in unit, line
     unit_section = unit.split("[Service]")[0]
     assert "StartLimitBurst=" in unit_section and "StartLimitIntervalSec=" in unit_section
