@@ -118,3 +118,14 @@ def test_simulated_routine_buzzer_timeline_follows_each_cue_pattern(capsys):
             merged.append((t, s))
     assert [(r["t"], r["state"]) for r in pins] == merged
     assert len(pins) >= 2 * len(cues) - 5
+
+
+def test_simulate_with_a_passive_buzzer_and_a_motor_through_the_config(tmp_path, capsys):
+    config = tmp_path / "config.yaml"
+    config.write_text("buzzer: {kind: passive, pin: GPIO13, vibration_pin: GPIO23}\n")
+    assert main(["simulate", "--json", "--config", str(config)]) == 0
+    pins = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"pin"' in x]
+    on = {p["pin"] for p in pins if p["state"] == 1}
+    assert on == {"GPIO13", "GPIO23"}
+    by_pin = {name: [(p["t"], p["state"]) for p in pins if p["pin"] == name] for name in on}
+    assert by_pin["GPIO13"] == by_pin["GPIO23"]  # the motor mirrors the buzzer, edge for edge
