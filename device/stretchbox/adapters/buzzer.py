@@ -149,7 +149,8 @@ class BuzzerOutput:
             self._report(t, self.vibration)
 
     def _report(self, t: float, device) -> None:
-        pin = getattr(device, "pin", None)
+        # a TonalBuzzer is a composite device: its pin is its PWM output's
+        pin = getattr(getattr(device, "pwm_device", device), "pin", None)
         if pin is None:
             return
         name = str(pin.info.name) if getattr(pin, "info", None) else str(pin)
@@ -166,6 +167,6 @@ class BuzzerOutput:
         for device in (self.buzzer, self.vibration):
             if device is not None:
                 try:
-                    device.off()
+                    device.stop() if hasattr(device, "stop") else device.off()  # TonalBuzzer has no off()
                 except Exception:
                     log.exception("could not switch an output off")
