@@ -77,3 +77,12 @@ def test_console_command_and_module_agree():
     b = subprocess.run([sys.executable.replace("python", "stretchbox").rsplit("stretchbox", 1)[0] + "stretchbox",
                         "simulate", "--json"], capture_output=True, text=True, timeout=60, check=True).stdout
     assert a == b and a.count("\n") > 50
+
+
+def test_one_button_mode_through_the_pins(capsys):
+    records = simulate(capsys, "--one-button", "--press", "20:a", "--press", "21:a", "--press", "30:a:1.5",
+                       "--press", "60:a:3.5")
+    actions = [(r["t"], r["gesture"], r["action"]) for r in records if r["event"] == "button"]
+    assert actions == [(0.0, "press", "start"), (20.0, "press", "pause"), (21.0, "press", "resume"),
+                       (31.5, "hold", "skip"), (63.0, "hold", "stop")]
+    assert main(["simulate", "--one-button", "--press", "5:b"]) == 2
