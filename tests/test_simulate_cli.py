@@ -86,3 +86,14 @@ def test_one_button_mode_through_the_pins(capsys):
     assert actions == [(0.0, "press", "start"), (20.0, "press", "pause"), (21.0, "press", "resume"),
                        (31.5, "hold", "skip"), (63.0, "hold", "stop")]
     assert main(["simulate", "--one-button", "--press", "5:b"]) == 2
+
+
+def test_the_configs_resume_lead_is_used_unless_the_option_overrides_it(tmp_path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text("session: {resume_lead: 5s}\n")
+    leads = [r["seconds"] for r in simulate(capsys, "--config", str(config), "--press", "20:a", "--press", "30:a")
+             if r.get("phase") == "lead-in"]
+    assert leads == [5.0]
+    leads = [r["seconds"] for r in simulate(capsys, "--config", str(config), "--resume-lead", "1",
+                                            "--press", "20:a", "--press", "30:a") if r.get("phase") == "lead-in"]
+    assert leads == [1.0]

@@ -44,8 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="press BUTTON (a, b, or ab for both) at T seconds, held HOLD seconds; repeatable")
     sim.add_argument("--json", action="store_true", help="one JSON object per line")
     sim.add_argument("--one-button", action="store_true", help="one-button mode (press, hold 1 s, hold 3 s)")
-    sim.add_argument("--resume-lead", type=float, default=3.0, metavar="S",
-                     help="seconds of lead-in after resuming a hold (default 3)")
+    sim.add_argument("--resume-lead", type=float, metavar="S",
+                     help="seconds of lead-in after resuming a hold (default: the config's, 3)")
     sim.add_argument("--config", type=Path, help="a device config file (default: the built-in defaults)")
     sim.add_argument("--frames", type=Path, metavar="DIR", help="write one PNG per distinct screen, named by time")
     sim.add_argument("--gif", type=Path, metavar="FILE", help="write the routine as an animated GIF")
@@ -139,16 +139,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _config(args: argparse.Namespace, *, required: bool = False):
-    """The device config (``--config``), or defaults; problems exit 1 with file and line."""
+def _config(args: argparse.Namespace, *, device_file: bool = False):
+    """The device config: ``--config`` (which must exist), else with ``device_file`` the device's own
+    /etc/stretchbox/config.yaml when there is one, else the defaults. Problems exit 1 with file and line."""
     from .adapters.yamlfile import FileError
-    from .config import Config, load_config
+    from .config import DEFAULT_PATH, Config, load_config
 
     path = getattr(args, "config", None)
-    if path is None and not required:
+    if path is None and device_file and DEFAULT_PATH.exists():
+        path = DEFAULT_PATH
+    if path is None:
         return Config()
     try:
-        return load_config(path, required=path is not None)
+        return load_config(path, required=True)
     except FileError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -160,11 +163,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     import queue
     import time
 
-    from .config import DEFAULT_PATH
-
-    if args.config is None and DEFAULT_PATH.exists():
-        args.config = DEFAULT_PATH
-    config = _config(args, required=args.config is not None)
+    config = _config(args, device_file=True)
     name = args.display or "config"
     display = open_display(name, config)
     if display.open is None:
@@ -223,7 +222,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 
     from .config import DEFAULT_PATH
 
-    config = _config(args, required=args.config is not None)
+    config = _config(args, device_file=True)
     source = config.source if config.source != "<defaults>" else f"{args.config or DEFAULT_PATH} (missing: defaults)"
     if args.check:
         print(f"ok: {source}")
@@ -246,12 +245,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from .timeline import Timeline, json_line, summary_record, write_table
 
     config = _config(args)
-    if args.resume_lead < 0:
+    if args.resume_lead is not None and args.resume_lead < 0:
         raise UsageError("--resume-lead cannot be negative")
     buttons = config.buttons
     if args.one_button:
         buttons = dataclasses.replace(buttons, mode="one")
-    config = dataclasses.replace(config, buttons=buttons, resume_lead=args.resume_lead)
+    config = dataclasses.replace(config, buttons=buttons, resume_lead=config.resume_lead
+                                 if args.resume_lead is None else args.resume_lead)
     names = ("a",) if buttons.mode == "one" else ("a", "b", "ab")
     try:
         presses = [ScheduledPress(0.0, "a")] + [ScheduledPress.parse(p, names) for p in args.press]
@@ -361,13 +361,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     import threading
     import time
 
-    from .config import DEFAULT_PATH
     from .core.frame import Frame
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    if args.config is None and DEFAULT_PATH.exists():
-        args.config = DEFAULT_PATH
-    config = _config(args, required=args.config is not None)
+    config = _config(args, device_file=True)
     display = open_display(args.display, config)
     display.splash(Frame("splash", title="stretchbox", text="starting..."))
     if args.first_frame_only:  # for the start-up benchmark: the time of the first frame, then exit
