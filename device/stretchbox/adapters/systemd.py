@@ -16,6 +16,11 @@ from collections.abc import Mapping
 log = logging.getLogger(__name__)
 
 
+def _one_line(text: str) -> str:
+    """A newline would start another assignment (READY=1, MAINPID=...) in the datagram."""
+    return " ".join(str(text).splitlines())
+
+
 class Notifier:
     """READY=1, WATCHDOG=1, STOPPING=1 and STATUS= to systemd.
 
@@ -24,6 +29,7 @@ class Notifier:
     """
 
     def __init__(self, environ: Mapping[str, str] | None = None):
+        """``environ`` defaults to ``os.environ``; tests pass a dict instead of patching the process."""
         env = os.environ if environ is None else environ
         self._env = env
         raw = env.get("NOTIFY_SOCKET", "")
@@ -35,12 +41,13 @@ class Notifier:
         return bool(self.address)
 
     def send(self, message: str) -> bool:
+        """Send one datagram; True when it was sent. Logs the first failure only (the loop pings often)."""
         if not self.address:
             return False
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
                 sock.connect(self.address)
-                sock.sendall(message.encode())
+                sock.sendall(message.encode("utf-8", "replace"))
             return True
         except OSError as exc:
             if not self._warned:
@@ -49,13 +56,13 @@ class Notifier:
             return False
 
     def ready(self, status: str | None = None) -> bool:
-        return self.send("READY=1" + (f"\nSTATUS={status}" if status else ""))
+        return self.send("READY=1" + (f"\nSTATUS={_one_line(status)}" if status else ""))
 
     def stopping(self) -> bool:
         return self.send("STOPPING=1")
 
     def status(self, text: str) -> bool:
-        return self.send(f"STATUS={text}")
+        return self.send(f"STATUS={_one_line(text)}")
 
     def watchdog(self) -> bool:
         return self.send("WATCHDOG=1")
@@ -86,11 +93,14 @@ class WatchdogPinger:
         self._next: float | None = None
 
     def next_deadline(self) -> float | None:
+        """When the next ping is due (monotonic), for the loop's wait; None without a watchdog."""
         return self._next if self.interval else None
 
     def due(self, now: float) -> bool:
+        """True at the first step and from each deadline on: a busy loop still pings only every interval."""
         return bool(self.interval) and (self._next is None or now >= self._next)
 
     def ping(self, now: float) -> None:
+        """WATCHDOG=1, and the next deadline one interval after ``now`` (a failed send is only logged)."""
         self.notifier.watchdog()
         self._next = now + self.interval if self.interval else None
