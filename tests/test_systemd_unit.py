@@ -1,8 +1,11 @@
 """The unit as install.sh lays it out: systemd-analyze verify says nothing, exposure <= 2.0, the layout."""
 
 import re
+import shlex
 import shutil
 import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -14,8 +17,8 @@ SYSTEM_UNITS = Path("/lib/systemd/system")
 pytestmark = pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
 
 
-def install(root: Path, *args: str) -> str:
-    proc = subprocess.run(["bash", str(INSTALL), "--root", str(root), *args], capture_output=True, text=True,
+def install(root: Path, *args: str, script: Path = INSTALL) -> str:
+    proc = subprocess.run(["bash", str(script), "--root", str(root), *args], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
@@ -35,8 +38,16 @@ def analyze(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_systemd_analyze_verify_prints_nothing(laid_out):
+    unit = laid_out / "etc/systemd/system/stretchbox.service"
+    for target in (str(unit), "stretchbox.service"):  # the file as laid out, and the unit by name
+        proc = analyze("verify", f"--root={laid_out}", "--man=no", target)
+        assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", ""), target
+
+
+def test_verify_would_catch_a_missing_exec_start(laid_out):
+    (laid_out / "opt/stretchbox/venv/bin/stretchbox").unlink()
     proc = analyze("verify", f"--root={laid_out}", "--man=no", "stretchbox.service")
-    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    assert proc.returncode != 0 and "stretchbox" in proc.stdout + proc.stderr
 
 
 def test_verify_would_catch_a_typo(laid_out):
@@ -52,6 +63,53 @@ def test_security_exposure_is_at_most_2(laid_out):
     found = re.search(r"Overall exposure level for stretchbox\.service: (\d+\.\d+)", proc.stdout + proc.stderr)
     assert found, proc.stdout + proc.stderr
     assert float(found.group(1)) <= 2.0
+
+
+def test_security_score_is_parsed_from_a_real_rating(laid_out):
+    """The parser above reads systemd's number: a bare unit scores far above 2.0 with it."""
+    (laid_out / "etc/systemd/system/bare.service").write_text(
+        "[Service]\nExecStart=/opt/stretchbox/venv/bin/stretchbox run\n")
+    proc = analyze("security", "--offline=yes", f"--root={laid_out}", "bare.service")
+    found = re.search(r"Overall exposure level for bare\.service: (\d+\.\d+)", proc.stdout + proc.stderr)
+    assert found and float(found.group(1)) > 5.0
+
+
+def test_exec_start_is_the_console_script_and_its_arguments_parse():
+    unit = (ROOT / "systemd" / "stretchbox.service").read_text()
+    exec_start = shlex.split(re.search(r"^ExecStart=(.*)$", unit, re.M).group(1))
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert exec_start[0].startswith("/opt/stretchbox/venv/bin/") and Path(exec_start[0]).name in scripts
+    from stretchbox.cli import build_parser
+
+    args = build_parser().parse_args(exec_start[1:])
+    assert args.command == "run" and args.pins == "real" and args.display == "config"
+    assert args.config == Path("/etc/stretchbox/config.yaml")
+
+
+def test_cpython_and_the_app_run_with_memory_deny_write_execute(tmp_path):
+    """MemoryDenyWriteExecute=yes: the kernel's own W^X switch (PR_SET_MDWE, Linux 6.3+) stands in for
+    systemd's seccomp filter; a whole simulated routine is rendered under it."""
+    probe = """
+import ctypes, mmap, sys
+if ctypes.CDLL(None, use_errno=True).prctl(65, 1, 0, 0, 0) != 0:  # PR_SET_MDWE, REFUSE_EXEC_GAIN
+    sys.exit(77)
+try:
+    mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    sys.exit("a writable+executable mapping was allowed: W^X is not in force")
+except PermissionError:
+    pass
+from stretchbox.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+    config = tmp_path / "config.yaml"
+    config.write_text(f"paths: {{library: {tmp_path / 'lib'}, usb_mounts: {tmp_path / 'media'}}}\n")
+    for argv in (["run", "--first-frame-only", "--display", "dummy", "--pins", "mock", "--config", str(config)],
+                 ["simulate", "--json"]):
+        proc = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, timeout=120)
+        if proc.returncode == 77:
+            pytest.skip("kernel without PR_SET_MDWE (Linux < 6.3)")
+        assert proc.returncode == 0, proc.stderr
+    assert '"completed": 6' in proc.stdout.splitlines()[-1]
 
 
 def test_unit_essentials():
@@ -78,11 +136,15 @@ def test_root_layout_is_complete_and_idempotent(tmp_path):
                  "opt/stretchbox/venv/bin/stretchbox"):
         assert (root / path).is_file(), path
     assert (root / "opt/stretchbox/venv/bin/stretchbox").stat().st_mode & 0o111
-    assert "would run: systemctl enable --now stretchbox.service" in first
+    assert "would run: systemctl enable stretchbox.service" in first
+    assert "would run: systemctl restart stretchbox.service" in first  # new files: (re)start it
     config = root / "etc/stretchbox/config.yaml"
     config.write_text("schema: 1\nbuzzer: {quiet: true}\n")  # the user's own config
+    before = {p: p.stat().st_mtime_ns for p in root.rglob("*")}
     second = install(root)
     assert "installed /" not in second  # no file was written the second time
+    assert "would run: systemctl start stretchbox.service" in second and "restart" not in second
+    assert {p: p.stat().st_mtime_ns for p in root.rglob("*")} == before
     assert config.read_text() == "schema: 1\nbuzzer: {quiet: true}\n"
 
 
@@ -113,3 +175,37 @@ def test_installer_is_shellcheck_clean():
         pytest.skip("shellcheck not installed")
     proc = subprocess.run(["shellcheck", str(INSTALL)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout
+
+
+def test_i2c_is_enabled_once_without_raspi_config(tmp_path):
+    """--root on a laid-out SD card: config.txt gets dtparam=i2c_arm=on once, and the i2c-dev module."""
+    root = tmp_path / "root"
+    boot = root / "boot/firmware/config.txt"
+    boot.parent.mkdir(parents=True)
+    boot.write_text("# For more options see config.txt(5)\n#dtparam=i2c_arm=on\ndtparam=audio=on\n")
+    install(root)
+    install(root)
+    assert boot.read_text().splitlines().count("dtparam=i2c_arm=on") == 1
+    assert (root / "etc/modules-load.d/stretchbox-i2c.conf").read_text() == "i2c-dev\n"
+    boot.write_text("dtparam=i2c_arm=off\n")
+    install(root)
+    assert boot.read_text() == "dtparam=i2c_arm=on\n"
+    install(root, "--uninstall")
+    assert not (root / "etc/modules-load.d/stretchbox-i2c.conf").exists() and boot.exists()
+
+
+def test_usb_helpers_next_to_the_rules_are_installed_and_removed(tmp_path):
+    """Whatever systemd/stretchbox-usb* the USB rule needs: scripts executable, unit files with ours."""
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "systemd", repo / "systemd")
+    shutil.copy(ROOT / "README.md", repo / "README.md")
+    (repo / "systemd/stretchbox-usb-mount").write_text("#!/bin/sh\nexit 0\n")
+    (repo / "systemd/stretchbox-usb@.service").write_text("[Service]\nExecStart=/bin/true\n")
+    root = tmp_path / "root"
+    install(root, script=repo / "systemd/install.sh")
+    helper = root / "usr/local/lib/stretchbox/stretchbox-usb-mount"
+    assert helper.read_text() == "#!/bin/sh\nexit 0\n" and helper.stat().st_mode & 0o777 == 0o755
+    assert (root / "etc/systemd/system/stretchbox-usb@.service").is_file()
+    install(root, "--uninstall", script=repo / "systemd/install.sh")
+    assert not helper.exists() and not (root / "etc/systemd/system/stretchbox-usb@.service").exists()
+    assert not (root / "usr/local/lib/stretchbox").exists()
