@@ -126,7 +126,7 @@ make_venv() {
     fi
     local hash
     hash=$(source_hash)
-    if [ "$(cat "$stamp" 2>/dev/null)" != "$hash" ] || ! "$opt/venv/bin/python" -c 'import stretchbox' 2>/dev/null; then
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$hash" ] || ! (cd / && "$opt/venv/bin/python" -c 'import stretchbox') 2>/dev/null; then
         "$opt/venv/bin/python" -m pip install --quiet --upgrade "$repo"
         # Bytecode now, not at the first boot (a Pi Zero takes seconds to compile luma and PIL).
         "$opt/venv/bin/python" -m compileall -q "$opt/venv/lib" >/dev/null
