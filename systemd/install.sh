@@ -106,8 +106,9 @@ source_hash() {
 
 make_venv() {
     if [ -n "$root" ]; then
-        # --root: no Python install into DIR (it would take minutes and the network); an
-        # executable stand-in lets systemd-analyze verify find ExecStart.
+        # --root: no real venv in DIR (pip's isolated build fetches setuptools from the network,
+        # which CI may not have); an executable stand-in lets systemd-analyze verify find ExecStart.
+        # tests/wheel_check.sh covers the real install of the console script.
         local tmp
         tmp=$(mktemp)
         printf '#!/bin/sh\n# stand-in laid out by install.sh --root; a real install has a venv here\nexec python3 -m stretchbox "$@"\n' > "$tmp"
