@@ -163,11 +163,33 @@ def test_uninstall_keeps_routines_and_config_unless_purged(tmp_path):
     assert not (root / "etc/stretchbox").exists() and not (root / "var/lib/stretchbox").exists()
 
 
-def test_the_default_config_is_valid():
-    from stretchbox.config import load_config
+def test_the_default_config_is_valid_and_its_commented_keys_are_the_real_defaults(tmp_path):
+    """schema: 1 plus commented keys; uncommenting every key gives exactly the code's defaults."""
+    import dataclasses
 
-    config = load_config(ROOT / "systemd" / "config.example.yaml", required=True)
-    assert config.buttons.a == "GPIO17" and config.paths.library == "/var/lib/stretchbox/library"
+    from stretchbox.config import Config, load_config
+
+    example = ROOT / "systemd" / "config.example.yaml"
+    proc = subprocess.run([sys.executable, "-m", "stretchbox", "config", "--check", "--config", str(example)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    text = example.read_text()
+    assert [line for line in text.splitlines() if line and not line.startswith("#")] == ["schema: 1"]
+    uncommented = re.sub(r"(?m)^#((?:  )?[a-z][a-z0-9_]*:.*)$", r"\1", text)
+    import yaml
+
+    from stretchbox.config import SECTIONS
+
+    data = yaml.safe_load(uncommented)
+    assert set(data) == set(SECTIONS)  # every section is documented and uncommented
+    for name, value in dataclasses.asdict(Config()).items():  # and every key of the sectioned dataclasses
+        if isinstance(value, dict):
+            assert set(data[name]) == set(value), name
+    (tmp_path / "all.yaml").write_text(uncommented)
+    every_key = load_config(tmp_path / "all.yaml", required=True)
+    defaults = load_config(example, required=True)
+    assert dataclasses.replace(every_key, source="") == dataclasses.replace(defaults, source="") \
+        == dataclasses.replace(Config(), source="")
 
 
 def test_installer_is_shellcheck_clean():
