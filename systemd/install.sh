@@ -97,38 +97,62 @@ enable_i2c() {
     fi
 }
 
-# What the installed project is built from: pip runs again only when this changes.
+# What the installed project is built from (pyproject.toml's package-dir): pip runs again only
+# when this changes. Build leftovers (__pycache__, an editable install's egg-info) don't count.
+sources=(pyproject.toml README.md device routines assets)
+source_files() {
+    (cd "$repo" && find "${sources[@]}" -type f ! -path '*/__pycache__/*' ! -name '*.pyc' \
+        ! -path '*.egg-info/*' -print0 | LC_ALL=C sort -z)
+}
 source_hash() {
-    (cd "$repo" && find pyproject.toml README.md device routines assets -type f \
-        ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) \
-        | sha256sum | cut -d' ' -f1
+    (cd "$repo" && source_files | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1
+}
+
+# An executable wrapper at the console script's place, for when no real venv is built under --root.
+stand_in() {
+    local tmp
+    tmp=$(mktemp)
+    printf '#!/bin/sh\n# stand-in laid out by install.sh --root; a real install has a venv here\nexec python3 -m stretchbox "$@"\n' > "$tmp"
+    put "$tmp" "$opt/venv/bin/stretchbox" 755
+    rm -f "$tmp"
 }
 
 make_venv() {
-    if [ -n "$root" ]; then
-        # --root: no real venv in DIR (pip's isolated build fetches setuptools from the network,
-        # which CI may not have); an executable stand-in lets systemd-analyze verify find ExecStart.
-        # tests/wheel_check.sh covers the real install of the console script.
-        local tmp
-        tmp=$(mktemp)
-        printf '#!/bin/sh\n# stand-in laid out by install.sh --root; a real install has a venv here\nexec python3 -m stretchbox "$@"\n' > "$tmp"
-        put "$tmp" "$opt/venv/bin/stretchbox" 755
-        rm -f "$tmp"
+    # --root DIR builds a real venv too (python3 -m venv + pip install --no-deps of the repo: ~11 s
+    # on the dev machine, under the ~30 s budget), so systemd-analyze verify finds the real console
+    # script; the dependencies are left out (DIR is a layout, not a system to run). It lays the
+    # stand-in wrapper instead when STRETCHBOX_ROOT_VENV=stand-in (tests that only need a file
+    # there) or when pip fails (offline: pip's isolated build fetches setuptools).
+    if [ -n "$root" ] && [ "${STRETCHBOX_ROOT_VENV:-real}" = stand-in ]; then
+        stand_in
         return
     fi
     # --system-site-packages: Debian's python3-lgpio (no usable lgpio wheel for 3.13 on aarch64).
     # A venv made by another Python minor version (Bookworm -> Trixie upgrade) is made again.
     local want have
     want=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-    have=$(sed -n 's/^version[_a-z]* *= *\([0-9]*\.[0-9]*\).*/\1/p' "$opt/venv/pyvenv.cfg" 2>/dev/null | head -n 1)
+    have=$(sed -n 's/^version[_a-z]* *= *\([0-9]*\.[0-9]*\).*/\1/p' "$opt/venv/pyvenv.cfg" 2>/dev/null | head -n 1 || true)
     if [ ! -x "$opt/venv/bin/python" ] || [ "$have" != "$want" ]; then
         python3 -m venv --clear --system-site-packages "$opt/venv"
         rm -f "$stamp"
     fi
-    local hash
+    local hash pip=("$opt/venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade)
     hash=$(source_hash)
     if [ "$(cat "$stamp" 2>/dev/null)" != "$hash" ] || ! (cd / && "$opt/venv/bin/python" -c 'import stretchbox') 2>/dev/null; then
-        "$opt/venv/bin/python" -m pip install --quiet --upgrade "$repo"
+        # pip builds in the source tree (build/, *.egg-info): build a copy, so a root-run install
+        # leaves no root-owned files in the user's clone.
+        local build
+        build=$(mktemp -d)
+        (cd "$repo" && source_files | tar --null -T - -cf -) | tar -xf - -C "$build"
+        if [ -z "$root" ]; then
+            "${pip[@]}" "$build"
+        elif ! "${pip[@]}" --no-deps "$build"; then
+            echo "note: pip install failed (offline?): laid out a stand-in for the console script"
+            rm -rf "$build"
+            stand_in
+            return
+        fi
+        rm -rf "$build"
         # Bytecode now, not at the first boot (a Pi Zero takes seconds to compile luma and PIL).
         "$opt/venv/bin/python" -m compileall -q "$opt/venv/lib" >/dev/null
         echo "$hash" > "$stamp"
@@ -139,18 +163,23 @@ make_venv() {
 
 install_all() {
     system apt-get update -qq
-    # Debian's lgpio (see make_venv); its PIL and yaml spare the Pi Zero a download when their
-    # versions fit pyproject.toml (pip installs a newer wheel into the venv when not).
-    system apt-get install -y -qq python3-venv python3-pip python3-lgpio python3-pil python3-yaml i2c-tools
+    # Debian's lgpio (see make_venv); i2c-tools for i2cdetect (finding the OLED's address).
+    # Pillow, PyYAML, gpiozero and luma come from pip into the venv (versions pinned by pyproject.toml).
+    system apt-get install -y -qq python3-venv python3-pip python3-lgpio i2c-tools
     enable_i2c
+    # The unit's User=/Group=stretchbox, named by the polkit rule. gpio and i2c own /dev/gpiochip*
+    # and /dev/i2c-* on Raspberry Pi OS (the unit's SupplementaryGroups= too; this is for `sudo -u`).
     if [ -z "$root" ]; then
-        id stretchbox >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /var/lib/stretchbox \
-            --shell /usr/sbin/nologin stretchbox
+        if ! id stretchbox >/dev/null 2>&1; then
+            useradd --system --user-group --no-create-home --home-dir /var/lib/stretchbox \
+                --shell /usr/sbin/nologin stretchbox
+        fi
         for group in gpio i2c; do
-            getent group "$group" >/dev/null && usermod -aG "$group" stretchbox
+            if getent group "$group" >/dev/null; then usermod -aG "$group" stretchbox; fi
         done
     else
-        echo "would run: useradd --system ... stretchbox; usermod -aG gpio,i2c stretchbox"
+        echo "would run: useradd --system --user-group --no-create-home --home-dir /var/lib/stretchbox --shell /usr/sbin/nologin stretchbox"
+        echo "would run: usermod -aG gpio stretchbox; usermod -aG i2c stretchbox"
     fi
     mkdir -p "$opt" "$state_dir"
     make_venv
@@ -198,11 +227,15 @@ uninstall_all() {
     rm -rf "$opt"
     system systemctl daemon-reload
     system udevadm control --reload
+    # The user goes too; its files in /var/lib/stretchbox stay (StateDirectory= re-owns them
+    # to whatever uid a later install's stretchbox user gets).
+    if [ -z "$root" ]; then
+        if id stretchbox >/dev/null 2>&1; then userdel stretchbox; fi
+    else
+        echo "would run: userdel stretchbox"
+    fi
     if [ "$purge" = yes ]; then
         rm -rf "$config_dir" "$state_dir"
-        if [ -z "$root" ]; then
-            userdel stretchbox 2>/dev/null || true
-        fi
         echo "stretchbox removed, with its routines and config"
     else
         echo "stretchbox removed; kept your routines ($state_dir) and config ($config_dir)"
