@@ -1,10 +1,11 @@
 """Built-in icons regenerate byte for byte from their pose data; fonts ship with licences."""
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageFont
+from PIL import Image, ImageDraw, ImageFont
 
 from stretchbox.core.icons import BUILTIN_ICONS
 from stretchbox.resources import data_dir
@@ -12,6 +13,7 @@ from stretchbox.resources import data_dir
 ROOT = Path(__file__).resolve().parents[1]
 ICONS = data_dir("assets") / "icons"
 FONTS = data_dir("assets") / "fonts"
+FONT_SUFFIXES = {".ttf", ".otf", ".otb"}
 
 
 def load_script():
@@ -28,12 +30,16 @@ def test_icons_regenerate_byte_for_byte(tmp_path):
         assert path.read_bytes() == (ICONS / path.name).read_bytes(), f"{path.name} differs: run tools/draw_icons.py"
 
 
+def test_every_builtin_name_has_a_png_and_no_stray_pngs():
+    assert sorted(p.stem for p in ICONS.glob("*.png")) == sorted(BUILTIN_ICONS)
+
+
 @pytest.mark.parametrize("name", BUILTIN_ICONS)
 def test_each_icon_is_a_bold_48px_one_bit_picture(name):
     with Image.open(ICONS / f"{name}.png") as image:
         assert image.size == (48, 48) and image.mode == "1"
-        lit = sum(1 for p in image.getdata() if p) / (48 * 48)
-    assert 0.08 <= lit <= 0.5
+        lit = image.histogram()[255] / (48 * 48)
+    assert 0.08 <= lit <= 0.5, f"{name}: {lit:.0%} lit"
 
 
 def test_icons_differ_from_each_other():
@@ -41,11 +47,34 @@ def test_icons_differ_from_each_other():
     assert len(set(pictures.values())) == len(pictures)
 
 
-def test_fonts_load_and_each_has_its_licence():
-    readme = (FONTS / "README.md").read_text()
-    fonts = sorted(FONTS.glob("*.ttf"))
-    assert fonts
+def font_rows() -> dict[str, str]:
+    """README table: font file name -> the licence file named in its row."""
+    rows = {}
+    for line in (FONTS / "README.md").read_text().splitlines():
+        names = re.findall(r"`([^`]+)`", line)
+        fonts = [n for n in names if Path(n).suffix in FONT_SUFFIXES]
+        licences = [n for n in names if n.startswith("LICENSE")]
+        if line.startswith("|") and fonts and licences:
+            rows[fonts[0]] = licences[-1]
+    return rows
+
+
+def test_every_font_loads_and_has_a_licence_file_in_the_readme():
+    fonts = sorted(p for p in FONTS.iterdir() if p.suffix in FONT_SUFFIXES)
+    assert {"DejaVuSans-Bold.ttf", "DejaVuSans.ttf"} <= {f.name for f in fonts}
+    rows = font_rows()
     for f in fonts:
-        ImageFont.truetype(str(f), 12)
-        assert f.name in readme
-    assert (FONTS / "LICENSE-DejaVu.txt").read_text().count("bitstream-vera") >= 1
+        font = ImageFont.truetype(str(f), 12)  # 12 px is also a built-in size of the bitmap font
+        assert font.getbbox("Hold 0:30")[2] > 0
+        assert f.name in rows, f"{f.name} has no row with a licence file in assets/fonts/README.md"
+        licence = FONTS / rows[f.name]
+        assert licence.is_file() and licence.stat().st_size > 500, licence
+    assert "bitstream-vera" in (FONTS / "LICENSE-DejaVu.txt").read_text()
+    assert "SIL OPEN FONT LICENSE Version 1.1" in (FONTS / "LICENSE-Terminus.txt").read_text()
+
+
+def test_the_pixel_font_is_crisp_in_mode_1():
+    font = ImageFont.truetype(str(FONTS / "terminus-bold.otb"), 12)
+    image = Image.new("L", (64, 16), 0)
+    ImageDraw.Draw(image).text((0, 0), "Rest 0:30", font=font, fill=255)
+    assert {v for _, v in image.getcolors()} == {0, 255}  # a bitmap font: no grey edges to threshold away
