@@ -1,6 +1,14 @@
 """Shared pytest options: golden images are rewritten only when asked."""
 
+import pytest
+
 
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true", default=False,
                      help="rewrite tests/golden/*.png from the current renderer (review the diff!)")
+
+
+@pytest.fixture
+def update_golden(request) -> bool:
+    """True when the run was asked to rewrite the golden images (``--update-golden``)."""
+    return bool(request.config.getoption("--update-golden"))

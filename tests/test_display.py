@@ -173,3 +173,137 @@ def test_the_power_menu_runs_the_configured_command_once_confirmed():
         assert device.app.last_frame.title == "POWERING OFF"
     finally:
         factory.reset()
+
+
+# ---- the display adapter's own pieces, through luma's real drivers ------------------------
+
+def test_change_driven_display_sends_one_frame_per_distinct_picture_exactly():
+    from stretchbox.adapters.display import ChangeDrivenDisplay
+
+    serial = RecordingSerial()
+    panel = ChangeDrivenDisplay(make_device("ssd1306", serial))
+    serial.calls.clear()
+    first = RENDER(HOLD)
+    assert panel.show(first) is True
+    assert [(c.kind, len(c.payload)) for c in serial.calls] == [("command", 6), ("data", 1024)]
+    for _ in range(5):
+        assert panel.show(RENDER(HOLD)) is False  # an equal picture, a new object: nothing sent
+    assert serial.bytes_sent == 6 + 1024
+    nxt = RENDER(Frame("hold", name="Calf", icon="calf", side="left", seconds=29, index=6, count=6, progress=0.9))
+    assert panel.show(nxt) is True and serial.bytes_sent == 2 * (6 + 1024)
+    assert (panel.frames_shown, panel.frames_skipped) == (2, 5)
+    panel.invalidate()
+    assert panel.show(nxt) is True and serial.bytes_sent == 3 * (6 + 1024)
+
+
+def test_change_driven_display_resends_after_a_failed_frame():
+    from stretchbox.adapters.display import ChangeDrivenDisplay
+
+    serial = FaultySerial(every=2)
+    device = make_device("ssd1306", RecordingSerial())
+    device._serial_interface = serial
+    panel = ChangeDrivenDisplay(device)
+    with pytest.raises(OSError):
+        panel.show(RENDER(HOLD))  # the window command passes, the data fails
+    serial.every = 10**9  # the wire is fixed
+    assert panel.show(RENDER(HOLD)) is True  # same picture, but it never arrived: sent again
+    assert panel.frames_shown == 1
+
+
+def test_decoders_read_back_what_the_real_drivers_sent():
+    from stretchbox.adapters.display import decode_gddram, decode_sh1106
+
+    image = RENDER(HOLD)
+    serial = RecordingSerial()
+    make_device("ssd1306", serial).display(image)
+    assert same(decode_gddram(serial.calls[-1].payload, 128, 64), image)
+    serial = RecordingSerial()
+    make_device("sh1106", serial).display(image)
+    assert same(decode_sh1106(serial.calls), image)
+    assert [len(c.payload) for c in serial.calls[-16:]] == [3, 128] * 8
+    with pytest.raises(ValueError):
+        decode_gddram(b"\0" * 100, 128, 64)
+    with pytest.raises(ValueError):
+        decode_sh1106([])
+
+
+def test_128x32_panel_bytes_decode_back():
+    from stretchbox.adapters.display import decode_gddram
+
+    image = Renderer((128, 32)).render(HOLD)
+    serial = RecordingSerial()
+    make_device("ssd1306", serial, height=32).display(image)
+    assert len(serial.calls[-1].payload) == 512 and same(decode_gddram(serial.calls[-1].payload, 128, 32), image)
+
+
+def test_every_luma_oled_driver_takes_our_frames_or_refuses_the_size():
+    from luma.core.error import DeviceDisplayModeError
+
+    from stretchbox.adapters.display import DRIVERS, ChangeDrivenDisplay
+
+    taken = []
+    for name in DRIVERS:
+        serial = RecordingSerial()
+        try:
+            device = make_device(name, serial)
+        except DeviceDisplayModeError:
+            continue
+        before = serial.bytes_sent
+        assert ChangeDrivenDisplay(device).show(RENDER(HOLD))
+        assert serial.bytes_sent > before, name
+        taken.append(name)
+    assert {"ssd1306", "sh1106", "ssd1309", "ssd1305", "ssd1325"} <= set(taken)
+    with pytest.raises(ValueError, match="unknown display driver"):
+        make_device("ssd9999")
+
+
+def test_device_from_args_uses_lumas_cmdline_and_insists_on_display_and_mode_1(monkeypatch):
+    from luma.core import cmdline
+
+    from stretchbox.adapters.display import device_from_args
+
+    seen = []
+    monkeypatch.setattr(cmdline, "create_device", lambda args: seen.append(args) or make_device(args.display))
+    device = device_from_args(["--display", "sh1106", "--interface", "i2c", "--i2c-port", "3"])
+    assert device.mode == "1" and seen[0].display == "sh1106" and seen[0].mode == "1" and seen[0].i2c_port == 3
+    with pytest.raises(ValueError, match="--display"):
+        device_from_args(["--interface", "i2c"])
+    with pytest.raises(ValueError, match="1-bit"):
+        device_from_args(["--display", "ssd1306", "--mode", "RGB"])
+
+
+def test_device_from_args_off_a_pi_is_an_oserror():
+    from stretchbox.adapters.display import device_from_args
+
+    with pytest.raises(OSError):
+        device_from_args(["--display", "ssd1306", "--interface", "i2c", "--i2c-port", "97"])
+
+
+def test_bus_log_lines_are_json_with_relative_time():
+    import io
+
+    out = io.StringIO()
+    now = [100.0]
+    serial = RecordingSerial(clock=lambda: now[0], sink=out, start=100.0)
+    device = make_device("ssd1306", serial)
+    now[0] = 101.25
+    device.display(RENDER(HOLD))
+    lines = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert lines[-2] == {"t": 1.25, "kind": "command", "hex": "21007f220007"}
+    assert lines[-1]["kind"] == "data" and len(bytes.fromhex(lines[-1]["hex"])) == 1024
+    assert lines[0]["t"] == 0.0
+
+
+def test_text_log_display_prints_the_picture_in_blocks():
+    import io
+
+    from stretchbox.adapters.display import TextLogDisplay, ascii_art
+
+    out = io.StringIO()
+    log = TextLogDisplay(out)
+    image = RENDER(HOLD)
+    log.display(image)
+    art = out.getvalue().splitlines()[1:]
+    assert art == ascii_art(image).splitlines() and len(art) == 32
+    lit = sum(ch != " " for row in art for ch in row)
+    assert lit > 100 and same(log.image, image)  # luma's dummy keeps the last image

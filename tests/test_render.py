@@ -40,12 +40,13 @@ SCREENS = {
     "message": Frame("message", title="3 ROUTINES IMPORTED", text="from the USB stick"),
     "power-menu": Frame("message", title="POWER OFF?", text="A: yes, power off   B: no", seconds=9),
 }
-COMPACT = ("idle", "prepare", "hold-left", "hold-right", "paused", "done", "error")
+COMPACT = ("idle", "prepare", "hold-left", "hold-right", "paused", "done", "error", "switch", "rest", "lead-in",
+           "message")
 
 
-def check_golden(name: str, image: Image.Image, request) -> None:
+def check_golden(name: str, image: Image.Image, update: bool) -> None:
     path = GOLDEN / f"{name}.png"
-    if request.config.getoption("--update-golden"):
+    if update:
         GOLDEN.mkdir(exist_ok=True)
         image.save(path, optimize=False)
         return
@@ -56,17 +57,17 @@ def check_golden(name: str, image: Image.Image, request) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(SCREENS))
-def test_every_screen_matches_its_golden_image(name, request):
+def test_every_screen_matches_its_golden_image(name, update_golden):
     image = Renderer((128, 64)).render(SCREENS[name])
     assert image.mode == "1" and image.size == (128, 64)
-    check_golden(name, image, request)
+    check_golden(name, image, update_golden)
 
 
 @pytest.mark.parametrize("name", COMPACT)
-def test_the_128x32_panel_has_its_own_layouts(name, request):
+def test_the_128x32_panel_has_its_own_layouts(name, update_golden):
     image = Renderer((128, 32)).render(SCREENS[name])
     assert image.size == (128, 32) and image.getbbox() is not None
-    check_golden(f"128x32-{name}", image, request)
+    check_golden(f"128x32-{name}", image, update_golden)
 
 
 def lit_rows(image, box):
@@ -174,3 +175,140 @@ def test_a_routines_own_icon_is_scaled_and_dithered_and_bad_ones_fall_back(tmp_p
                       ("../secret", "plain file name")):
         assert icons.get(name, 48, routine_dir=str(folder)).tobytes() == generic.tobytes(), name
         assert why in icons.problems[(name, str(folder))], (name, icons.problems[(name, str(folder))])
+
+
+def test_every_screen_name_has_a_golden_image():
+    from stretchbox.core.frame import SCREENS as ALL
+
+    assert {f.screen for f in SCREENS.values()} == set(ALL)
+
+
+def test_golden_check_fails_on_a_single_pixel(update_golden):
+    if update_golden:
+        pytest.skip("rewriting golden images")
+    image = Renderer((128, 64)).render(SCREENS["hold-left"])
+    image.putpixel((127, 0), 1 - image.getpixel((127, 0)))
+    with pytest.raises(AssertionError, match="differs"):
+        check_golden("hold-left", image, False)
+
+
+def test_render_function_and_renderer_agree_and_take_other_assets(tmp_path):
+    import shutil
+
+    from stretchbox.render import Assets, render
+
+    frame = SCREENS["hold-right"]
+    assert render(frame).tobytes() == Renderer((128, 64)).render(frame).tobytes()
+    copy = tmp_path / "assets"
+    shutil.copytree(Assets().root, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(copy / "icons" / "calf.png", copy / "icons" / "seated-hamstring.png")  # a different picture
+    other = render(frame, assets=Assets(copy))
+    assert other.tobytes() != render(frame).tobytes()
+    assert other.tobytes() == render(dataclass_replace(frame, icon="calf")).tobytes()
+
+
+def test_assets_are_found_as_package_data():
+    from importlib.resources import files
+
+    from stretchbox.render import Assets
+
+    root = files("stretchbox.assets")
+    assert (root / "fonts" / "DejaVuSans-Bold.ttf").is_file() and (root / "icons" / "generic.png").is_file()
+    assert str(Assets().root) == str(root)
+
+
+@pytest.mark.parametrize("size", [(128, 128), (64, 48), (96, 16), (64, 32)])
+def test_other_panel_sizes_get_the_nearest_layout(size):
+    image = Renderer(size).render(SCREENS["hold-left"])
+    assert image.size == size and image.mode == "1" and image.getbbox() is not None
+
+
+def test_paused_screen_is_unmistakable_and_frozen():
+    image = Renderer((128, 64)).render(SCREENS["paused"])
+    bars = image.crop((0, 0, 40, 48))
+    assert bars.convert("L").histogram()[255] >= 2 * 10 * 36  # two solid bars, each at least 10x36 px
+    later = Renderer((128, 64)).render(dataclass_replace(SCREENS["paused"], progress=0.9))
+    assert later.tobytes() == image.tobytes()  # nothing moves while paused but the number it shows
+
+
+def test_hold_side_is_a_word_and_an_arrow_and_differs_between_sides():
+    left = Renderer((128, 64)).render(SCREENS["hold-left"]).crop((48, 0, 128, 14))
+    right = Renderer((128, 64)).render(dataclass_replace(SCREENS["hold-left"], side="right")).crop((48, 0, 128, 14))
+    for label in (left, right):
+        bbox = label.getbbox()
+        assert bbox is not None and bbox[3] - bbox[1] >= 10  # a 10+ px tall label
+    assert left.tobytes() != right.tobytes()
+
+
+def test_message_text_breaks_lines_at_wide_gaps_and_says_when_it_is_shortened(monkeypatch):
+    from PIL import ImageDraw
+
+    drawn = []
+    original = ImageDraw.ImageDraw.text
+
+    def recording_text(self, xy, text, *args, **kwargs):
+        drawn.append(text)
+        return original(self, xy, text, *args, **kwargs)
+
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text", recording_text)
+    Renderer((128, 64)).render(Frame("message", title="POWER OFF?", text="A: yes, power off   B: no"))
+    assert "A: yes, power off" in drawn and "B: no" in drawn
+    drawn.clear()
+    Renderer((128, 64)).render(Frame("message", title="T", text="first line here   second line here   third line here   fourth one"))
+    assert drawn[-1].startswith("third line here") and drawn[-1].endswith(ELLIPSIS)
+    assert "fourth one" not in "".join(drawn)
+
+
+# ---- icons: built-in or beside the routine, defensively -------------------------------------
+
+def test_load_icon_gives_builtins_and_raises_with_the_generic_fallback(tmp_path):
+    from stretchbox.core.icons import BUILTIN_ICONS
+    from stretchbox.render.icons import IconError, load_icon, resolve_icon
+
+    generic = load_icon("generic")
+    for name in BUILTIN_ICONS:
+        image = load_icon(name, box=32)
+        assert image.mode == "1" and image.size == (32, 32)
+    assert load_icon("").tobytes() == generic.tobytes()
+    with pytest.raises(IconError) as err:
+        load_icon("no-such-icon")
+    assert err.value.fallback.tobytes() == generic.tobytes()
+    image, problem = resolve_icon("no-such-icon", tmp_path)
+    assert image.tobytes() == generic.tobytes() and "no icon file" in problem
+    for bad in ("/etc/passwd", "../x", "a/b", "a\\b", ".hidden", ".."):
+        assert "plain file name" in resolve_icon(bad, tmp_path)[1], bad
+
+
+def test_a_pixel_bomb_is_refused_from_its_header(tmp_path):
+    from stretchbox.render.icons import resolve_icon
+
+    Image.new("1", (1025, 1000)).save(tmp_path / "bomb.png")  # small on disk, too many pixels
+    assert (tmp_path / "bomb.png").stat().st_size < 256 * 1024
+    image, problem = resolve_icon("bomb", tmp_path)
+    assert "1025x1000" in problem
+
+
+def test_a_link_inside_the_folder_is_refused_too(tmp_path):
+    from stretchbox.render.icons import resolve_icon
+
+    Image.new("L", (10, 10), 255).save(tmp_path / "real.png")
+    (tmp_path / "alias.png").symlink_to(tmp_path / "real.png")
+    assert resolve_icon("real", tmp_path)[1] is None
+    assert "link" in resolve_icon("alias", tmp_path)[1]
+
+
+def test_a_dark_figure_on_a_light_background_is_lit_on_the_panel(tmp_path):
+    from PIL import ImageDraw as Draw
+
+    from stretchbox.render.icons import load_icon
+
+    picture = Image.new("RGB", (96, 96), "white")
+    Draw.Draw(picture).rectangle((40, 10, 56, 86), fill="black")  # a black bar on white paper
+    picture.save(tmp_path / "bar.png")
+    sheet = Image.new("RGBA", (96, 96), (0, 0, 0, 0))
+    Draw.Draw(sheet).rectangle((40, 10, 56, 86), fill=(0, 0, 0, 255))  # the same bar, on transparency
+    sheet.save(tmp_path / "clear.png")
+    for name in ("bar", "clear"):
+        icon = load_icon(name, tmp_path, box=48)
+        lit = icon.getbbox()
+        assert lit is not None and lit[2] - lit[0] <= 12 and lit[3] - lit[1] >= 36, (name, lit)

@@ -30,14 +30,12 @@ GROUND = 46     # the ground line's rows: GROUND and GROUND + 1 (the bottom row)
 # limbs; "neck" joins "shoulder" to "head"; "props" are filled rectangles
 # (x0, y0, x1, y1) or ("line", points, width).
 POSES: dict[str, dict] = {
-    # sitting on the ground, one leg long with the toes up, folded forward:
-    # the near hand reaches the toes, the other arm arcs over the head
+    # sitting on the ground, one leg long with the toes up, folded forward
+    # from the hips: the head leads over the knee, the arms reach the toes
     "seated-hamstring": {
-        "joints": {"hip": (9, 42), "knee": (24, 42), "heel": (38, 42), "toe": (40, 37),
-                   "shoulder": (19, 30), "head": (26, 27), "hand": (38, 36),
-                   "elbow2": (19, 19), "hand2": (32, 17)},
-        "chains": [("hip", "knee", "heel", "toe"), ("hip", "shoulder"), ("shoulder", "hand"),
-                   ("shoulder", "elbow2", "hand2")],
+        "joints": {"hip": (7, 42), "knee": (24, 42), "heel": (38, 42), "toe": (41, 35),
+                   "shoulder": (18, 27), "head": (26, 22), "hand": (39, 34)},
+        "chains": [("hip", "knee", "heel", "toe"), ("hip", "shoulder"), ("shoulder", "hand")],
     },
     # kneeling lunge: back knee and shin on the ground, front shin upright,
     # hips pushed forward, the arm on the kneeling side overhead

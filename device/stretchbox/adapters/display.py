@@ -9,14 +9,20 @@ ssd1306/sh1106 drivers run over ``RecordingSerial``, so tests and ``simulate
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
 from PIL import Image
 
-# luma.oled drivers whose 1-bit pages we know how to decode (others still work, unrecorded)
-DRIVERS = ("ssd1306", "sh1106", "ssd1309", "ssd1305", "sh1107")
+# luma.oled's drivers, by how they take a 1-bit image. Monochrome chips pack pages of 8 rows
+# (ssd1306 and sh1106 bytes decode with decode_gddram / decode_sh1106); greyscale ones take
+# mode "1" too; colour ones need RGB (ChangeDrivenDisplay converts).
+MONOCHROME = ("ssd1306", "sh1106", "ssd1309", "ssd1305", "ssd1315", "ssd1316", "sh1107", "ch1115")
+GREYSCALE = ("ssd1322", "ssd1322_nhd", "ssd1325", "ssd1327", "ssd1362", "ssd1363")
+COLOUR = ("ssd1331", "ssd1351")
+DRIVERS = MONOCHROME + GREYSCALE + COLOUR
 EMULATORS = {"terminal": "asciiblock", "asciiblock": "asciiblock", "asciiart": "asciiart", "pygame": "pygame",
              "capture": "capture", "gifanim": "gifanim"}
 
@@ -78,12 +84,49 @@ class FaultySerial(RecordingSerial):
 
 
 def make_device(name: str, serial=None, *, width: int = 128, height: int = 64, rotate: int = 0):
-    """A real luma.oled driver over ``serial`` (a recording one if None); raises OSError like the bus."""
+    """A real luma.oled driver over ``serial`` (a recording one if None); raises OSError like the bus.
+
+    luma raises ``DeviceDisplayModeError`` for a size the chip does not have.
+
+    >>> serial = RecordingSerial()
+    >>> make_device("ssd1306", serial).mode, serial.bytes_sent > 1024  # luma clears the panel at start
+    ('1', True)
+    """
     import luma.oled.device as oled
 
     if name not in DRIVERS:
         raise ValueError(f"unknown display driver {name!r} (one of {', '.join(DRIVERS)})")
-    return getattr(oled, name)(serial or RecordingSerial(), width=width, height=height, rotate=rotate)
+    cls = getattr(oled, name)
+    serial = serial if serial is not None else RecordingSerial()
+    if name in GREYSCALE:
+        return cls(serial, width=width, height=height, rotate=rotate, mode="1")
+    return cls(serial, width=width, height=height, rotate=rotate)
+
+
+def device_from_args(argv: Sequence[str]):
+    """A device from luma.core.cmdline options, e.g. ``["--display", "sh1106", "--interface", "i2c"]``.
+
+    luma's own defaults (ssd1305, mode RGB) are not ours: ``--display`` is required and the mode
+    is always 1. Emulator names (pygame, asciiblock...) work when luma.emulator is installed.
+    """
+    from luma.core import cmdline
+    from luma.core.error import DeviceNotFoundError, DevicePermissionError
+
+    argv = list(argv)
+    if not any(a in ("-d", "--display") or a.startswith("--display=") for a in argv):
+        raise ValueError("give the display type: --display ssd1306 (luma's default, ssd1305, is rarely right)")
+    parser = cmdline.create_parser(description="stretchbox display")
+    args = parser.parse_args(argv)
+    if args.mode != "1" and "--mode" in argv:
+        raise ValueError(f"the screens are 1-bit: --mode 1, not {args.mode}")
+    args.mode = "1"
+    try:
+        device = cmdline.create_device(args)
+    except (DeviceNotFoundError, DevicePermissionError) as exc:
+        raise OSError(f"display not reachable: {exc}") from exc
+    if device is None:
+        raise ValueError(f"luma cannot make a display {args.display!r}")
+    return device
 
 
 def luma_args(display) -> list[str]:
@@ -99,15 +142,7 @@ def luma_args(display) -> list[str]:
 
 def device_from_config(display):
     """The configured panel on the real bus, built by luma's own cmdline helpers."""
-    from luma.core import cmdline
-    from luma.core.error import DeviceNotFoundError, DevicePermissionError
-
-    parser = cmdline.create_parser(description="stretchbox")
-    args = parser.parse_args(luma_args(display))
-    try:
-        device = cmdline.create_device(args)
-    except (DeviceNotFoundError, DevicePermissionError) as exc:
-        raise OSError(f"display not reachable: {exc}") from exc
+    device = device_from_args(luma_args(display))
     device.persist = True  # we choose the final screen ourselves (see PanelOutput.final)
     return device
 
@@ -121,8 +156,12 @@ def emulator(name: str, *, width: int = 128, height: int = 64, rotate: int = 0):
         if name in ("terminal", "asciiblock", "asciiart") else cls(width=width, height=height, rotate=rotate, mode="1")
 
 
-def decode_ssd1306(data: bytes, width: int = 128, height: int = 64) -> Image.Image:
-    """GDDRAM bytes (page-major, LSB = top row of the page) back into an image."""
+def decode_gddram(data: bytes, width: int = 128, height: int = 64) -> Image.Image:
+    """GDDRAM bytes (page-major, LSB = top row of the page) back into an image.
+
+    >>> decode_gddram(bytes([0b10000001] + [0] * 127), 128, 8).getbbox()
+    (0, 0, 1, 8)
+    """
     image = Image.new("1", (width, height))
     pixels = image.load()
     pages = height // 8
@@ -137,13 +176,16 @@ def decode_ssd1306(data: bytes, width: int = 128, height: int = 64) -> Image.Ima
     return image
 
 
+decode_ssd1306 = decode_gddram
+
+
 def frames_from_ssd1306(calls: list[BusCall], width: int = 128, height: int = 64) -> list[tuple[float, Image.Image]]:
     """Every frame an ssd1306 driver sent: its column/page window command, then one data block."""
     out = []
     for i, call in enumerate(calls):
         if call.kind == "data" and len(call.payload) == width * height // 8 and i > 0 \
                 and calls[i - 1].kind == "command" and calls[i - 1].payload[:1] == b"\x21":
-            out.append((call.t, decode_ssd1306(call.payload, width, height)))
+            out.append((call.t, decode_gddram(call.payload, width, height)))
     return out
 
 
@@ -158,7 +200,97 @@ def frames_from_sh1106(calls: list[BusCall], width: int = 128, height: int = 64)
             pages[page] = call.payload
             t = call.t
             if page == height // 8 - 1 and len(pages) == height // 8:
-                out.append((t, decode_ssd1306(b"".join(pages[p] for p in range(height // 8)), width, height)))
+                out.append((t, decode_gddram(b"".join(pages[p] for p in range(height // 8)), width, height)))
                 pages = {}
             page = None
     return out
+
+
+def decode_sh1106(calls: list[BusCall], width: int = 128, height: int = 64) -> Image.Image:
+    """The last whole frame an sh1106 driver sent; ValueError if there is none."""
+    frames = frames_from_sh1106(calls, width, height)
+    if not frames:
+        raise ValueError("no whole sh1106 frame in these calls")
+    return frames[-1][1]
+
+
+class ChangeDrivenDisplay:
+    """Shows an image only when it differs from the last one shown.
+
+    luma's ssd1306/sh1106 resend the whole 1 KB frame on every ``display()``;
+    this sends nothing for an unchanged picture. ``invalidate()`` forces the
+    next one through (after a bus fault, or when the panel was re-opened).
+
+    >>> from luma.core.device import dummy
+    >>> panel = ChangeDrivenDisplay(dummy(mode="1"))
+    >>> black = Image.new("1", (128, 64))
+    >>> panel.show(black), panel.show(black), (panel.frames_shown, panel.frames_skipped)
+    (True, False, (1, 1))
+    """
+
+    def __init__(self, device):
+        self.device = device
+        self.frames_shown = 0
+        self.frames_skipped = 0
+        self._last: tuple | None = None
+
+    def show(self, image: Image.Image) -> bool:
+        key = (image.mode, image.size, image.tobytes())
+        if key == self._last:
+            self.frames_skipped += 1
+            return False
+        mode = getattr(self.device, "mode", image.mode)
+        self._last = None  # if display() raises, the panel state is unknown: resend next time
+        self.device.display(image if image.mode == mode else image.convert(mode))
+        self._last = key
+        self.frames_shown += 1
+        return True
+
+    def invalidate(self) -> None:
+        self._last = None
+
+
+def ascii_art(image: Image.Image) -> str:
+    """A 1-bit image as block characters, two pixel rows per text line.
+
+    >>> print(ascii_art(Image.new("1", (4, 2), 1)))
+    ████
+    """
+    image = image.convert("1")
+    w, h = image.size
+    px = image.load()
+    chars = {(0, 0): " ", (1, 0): "\u2580", (0, 1): "\u2584", (1, 1): "\u2588"}
+    rows = []
+    for y in range(0, h, 2):
+        rows.append("".join(chars[(px[x, y] != 0, y + 1 < h and px[x, y + 1] != 0)] for x in range(w)).rstrip())
+    return "\n".join(rows)
+
+
+def _dummy_base():
+    from luma.core.device import dummy
+    return dummy
+
+
+class TextLogDisplay(_dummy_base()):
+    """A luma device (luma's ``dummy``, keeping the last image) that prints each picture it is
+    given as block-character art: the screens readable in a log with no terminal or window.
+
+    >>> import io
+    >>> out = io.StringIO()
+    >>> TextLogDisplay(out, width=8, height=4).display(Image.new("1", (8, 4), 1))
+    >>> out.getvalue().splitlines()[1]
+    '████████'
+    """
+
+    def __init__(self, out: IO[str] | None = None, *, width: int = 128, height: int = 64, rotate: int = 0,
+                 clock: Callable[[], float] | None = None):
+        super().__init__(width=width, height=height, rotate=rotate, mode="1")
+        self.out = out if out is not None else sys.stdout
+        self.clock = clock
+
+    def display(self, image: Image.Image) -> None:
+        super().display(image)
+        stamp = f" t={self.clock():.1f}" if self.clock else ""
+        rule = "-" * self.width
+        self.out.write(f"+{stamp} {rule}"[: self.width + 1] + "\n" + ascii_art(self.image) + "\n")
+        self.out.flush()

@@ -1,5 +1,11 @@
-"""Frames to 1-bit images (Pillow only): ``Renderer(size).render(frame)``."""
+"""Frames to 1-bit images (Pillow only): ``Renderer(size).render(frame)`` or ``render(frame)``.
 
+Fonts and icons come from ``Assets`` (the shipped package data) and load once
+per renderer; ``load_icon``/``resolve_icon`` read built-in or routine icons.
+"""
+
+from .assets import Assets
+from .icons import IconError, load_icon, resolve_icon
 from .screens import Renderer, render
 
-__all__ = ["Renderer", "render"]
+__all__ = ["Assets", "IconError", "Renderer", "load_icon", "render", "resolve_icon"]

@@ -10,22 +10,20 @@ Design rules for a panel glanced at from arm's length, outdoors:
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
 from ..core.frame import Frame, clock_text
-from ..resources import data_dir
+from .assets import Assets, default_assets
 from .icons import Icons
 from .text import fit, width, wrap
 
-BOLD = "DejaVuSans-Bold.ttf"
-REGULAR = "DejaVuSans.ttf"
 
-
-@lru_cache(maxsize=None)
 def font(size: int, bold: bool = True) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(data_dir("assets") / "fonts" / (BOLD if bold else REGULAR)), size)
+    """A shipped font at ``size`` px (DejaVu Sans Bold, or DejaVu Sans), loaded once."""
+    return default_assets().font(size, bold)
 
 
 class Renderer:
@@ -36,10 +34,17 @@ class Renderer:
     (128, 64)
     """
 
-    def __init__(self, size: tuple[int, int] = (128, 64), icons: Icons | None = None):
-        self.size = size
-        self.icons = icons or Icons()
-        self.compact = size[1] < 64
+    def __init__(self, size: tuple[int, int] = (128, 64), assets: Assets | None = None, icons: Icons | None = None):
+        self.panel = (int(size[0]), int(size[1]))
+        # Layouts exist for 128x64 and 128x32 (compact); another panel gets the nearest one, centred
+        # on a larger panel or shrunk to fit a smaller one.
+        self.size = (128, 64) if self.panel[1] >= 64 else (128, 32)
+        self.assets = assets or default_assets()
+        self.icons = icons or Icons(self.assets)
+        self.compact = self.size[1] < 64
+
+    def font(self, size: int, bold: bool = True) -> ImageFont.FreeTypeFont:
+        return self.assets.font(size, bold)
 
     def render(self, frame: Frame) -> Image.Image:
         image = Image.new("1", self.size, 0)
@@ -48,13 +53,27 @@ class Renderer:
         screen = frame.screen.replace("-", "_")
         painter = getattr(self, "compact_" + screen, None) if self.compact else None
         (painter or getattr(self, screen))(image, draw, frame)
-        return image
+        return self._to_panel(image)
+
+    def _to_panel(self, image: Image.Image) -> Image.Image:
+        pw, ph = self.panel
+        if (pw, ph) == self.size:
+            return image
+        if pw >= self.size[0] and ph >= self.size[1]:
+            out = Image.new("1", self.panel, 0)
+            out.paste(image, ((pw - self.size[0]) // 2, (ph - self.size[1]) // 2))
+            return out
+        small = image.convert("L")
+        small.thumbnail(self.panel, Image.Resampling.LANCZOS)
+        out = Image.new("L", self.panel, 0)
+        out.paste(small, ((pw - small.width) // 2, (ph - small.height) // 2))
+        return out.point(lambda p: 255 if p >= 96 else 0).convert("1")
 
     # ---- pieces -------------------------------------------------------------
     def text(self, draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, size: int, *, bold: bool = True,
              max_width: int | None = None, anchor: str = "la") -> int:
         """Draw one line, shortened to ``max_width``; returns the width drawn."""
-        f = font(size, bold)
+        f = self.font(size, bold)
         limit = max_width if max_width is not None else self.size[0] - xy[0]
         line = fit(text, f, limit)
         if line:
@@ -62,28 +81,39 @@ class Renderer:
         return width(f, line)
 
     def lines(self, draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, size: int, max_lines: int, *,
-              bold: bool = False, max_width: int | None = None, spacing: int = 1) -> int:
-        f = font(size, bold)
+              bold: bool = False, max_width: int | None = None, spacing: int = 1, pixel: bool = False) -> int:
+        """Word-wrapped into at most ``max_lines`` lines that fit the panel; returns the next free row."""
+        f = self.assets.pixel(size) if pixel else self.font(size, bold)
         x, y = xy
         limit = max_width if max_width is not None else self.size[0] - x
         step = size + spacing
         ink = f.getbbox("Mgjy")[3]  # how far below its top a line's ink reaches
         room = (self.size[1] - y - ink) // step + 1 if self.size[1] - y >= ink else 0
-        for line in wrap(text, f, limit, min(max_lines, room)):
-            draw.text((x, y), line, font=f, fill=1)
-            y += step
+        budget = min(max_lines, room)
+        paragraphs = [p for p in re.split(r"\n|\s{2,}", text.strip()) if p.strip()]  # 2+ spaces: a new line
+        for i, paragraph in enumerate(paragraphs):
+            lines = wrap(paragraph, f, limit, budget)
+            if len(lines) >= budget and i + 1 < len(paragraphs):  # no room for the rest: the last line says so
+                lines = wrap(" ".join(paragraphs[i:]), f, limit, budget)
+            for line in lines:
+                draw.text((x, y), line, font=f, fill=1)
+                y += step
+            budget -= len(lines)
+            if budget <= 0:
+                break
         return y
 
-    def digits(self, draw: ImageDraw.ImageDraw, right: int, top: int, seconds: int | None, size: int) -> None:
-        """The big countdown, right-aligned at ``right``; m:ss from a minute up."""
+    def digits(self, draw: ImageDraw.ImageDraw, right: int, top: int, seconds: int | None, size: int) -> int:
+        """The big countdown, right-aligned at ``right``; m:ss from 100 s up. Returns its width."""
         if seconds is None:
-            return
+            return 0
         text = str(seconds) if seconds < 100 else clock_text(seconds)
-        f = font(size)
+        f = self.font(size)
         while width(f, text) > right - 2 and size > 12:
             size -= 2
-            f = font(size)
+            f = self.font(size)
         draw.text((right, top), text, font=f, fill=1, anchor="ra")
+        return width(f, text)
 
     def icon(self, image: Image.Image, frame: Frame, xy: tuple[int, int], box: int, *, mirrored: bool | None = None):
         flip = frame.side == "right" if mirrored is None else mirrored
@@ -94,7 +124,7 @@ class Renderer:
         if not frame.side:
             return
         word = frame.side.upper()
-        f = font(size)
+        f = self.font(size)
         w = width(f, word)
         arrow = size - 3
         if frame.side == "left":
@@ -115,7 +145,7 @@ class Renderer:
     def name_line(self, draw: ImageDraw.ImageDraw, frame: Frame, y: int, size: int = 11) -> None:
         """Stretch name on the left, ``3/6`` on the right."""
         count = f"{frame.index}/{frame.count}" if frame.count else ""
-        f = font(size)
+        f = self.font(size)
         cw = width(f, count) + 4 if count else 0
         self.text(draw, (0, y), frame.name, size, max_width=self.size[0] - cw)
         if count:
@@ -128,7 +158,7 @@ class Renderer:
 
     def idle(self, image, draw, frame: Frame) -> None:
         if frame.count > 1:
-            draw.text((127, 0), f"{frame.index}/{frame.count}", font=font(10, False), fill=1, anchor="ra")
+            draw.text((127, 0), f"{frame.index}/{frame.count}", font=self.font(10, False), fill=1, anchor="ra")
         y = self.lines(draw, (0, 0), frame.title, 13, 2, bold=True, max_width=104 if frame.count > 1 else 128)
         self.text(draw, (0, max(y, 18) + 2), f"{frame.detail}  {clock_text(frame.duration)}", 11, bold=False)
         self.text(draw, (0, 48), frame.text.upper(), 11)
@@ -177,7 +207,7 @@ class Renderer:
     def done(self, image, draw, frame: Frame) -> None:
         took = self.text(draw, (127, 3), clock_text(frame.duration), 14, anchor="ra", max_width=60)
         title, room = frame.title or "DONE", 128 - took - 6
-        size = next((n for n in (18, 16, 14) if width(font(n), title) <= room), 14)  # shrink before shortening
+        size = next((n for n in (18, 16, 14) if width(self.font(n), title) <= room), 14)  # shrink before shortening
         self.text(draw, (0, 18 - size), title, size, max_width=room)
         self.text(draw, (0, 24), f"{frame.completed}/{frame.count} stretches done", 11)
         self.text(draw, (0, 38), f"{frame.skipped} skipped", 11)
@@ -188,13 +218,13 @@ class Renderer:
         draw.rectangle((6, 4, 8, 9), fill=0)
         draw.rectangle((6, 11, 8, 12), fill=0)
         self.text(draw, (18, 1), frame.title or "PROBLEM", 10, max_width=110)
-        self.lines(draw, (0, 16), frame.text, 10, 4, spacing=2)
+        self.lines(draw, (0, 16), frame.text, 12, 4, spacing=0, pixel=True)
 
     def message(self, image, draw, frame: Frame) -> None:
         y = self.lines(draw, (0, 0), frame.title, 13, 2, bold=True, spacing=2)
         if frame.seconds is not None:
-            draw.text((127, 0), str(frame.seconds), font=font(11), fill=1, anchor="ra")
-        self.lines(draw, (0, y + 4), frame.text, 11, 3, spacing=1)
+            draw.text((127, 0), str(frame.seconds), font=self.font(11), fill=1, anchor="ra")
+        self.lines(draw, (0, y + 3), frame.text, 12, 3, spacing=0, pixel=True)
 
     # ---- 128x32 (the other common SSD1306) ----------------------------------------
     def compact_hold(self, image, draw, frame: Frame) -> None:
@@ -207,9 +237,16 @@ class Renderer:
 
     def compact_prepare(self, image, draw, frame: Frame) -> None:
         self.icon(image, frame, (0, 0), 32)
-        self.text(draw, (36, 0), frame.title or "NEXT", 11, max_width=44)
-        self.text(draw, (36, 16), frame.name, 10, bold=False, max_width=56)
-        self.digits(draw, 127, 2, frame.seconds, 24)
+        room = 128 - 36 - self.digits(draw, 127, 2, frame.seconds, 24) - 4
+        title = frame.title or frame.screen.upper()
+        if frame.screen == "switch" and width(self.font(10), title) > room:
+            title = title.split()[0]  # SWITCH, with the side under it, says it all
+        size = next((n for n in (11, 10) if width(self.font(n), title) <= room), 10)  # shrink before shortening
+        self.text(draw, (36, 0), title, size, max_width=room)
+        if frame.screen == "switch" and frame.side:
+            self.side(draw, frame, 36, 16, 11)  # what to switch to matters more than the name
+        else:
+            self.text(draw, (36, 16), frame.name, 10, bold=False, max_width=room)
 
     compact_switch = compact_prepare
     compact_rest = compact_prepare
@@ -240,11 +277,15 @@ class Renderer:
     compact_splash = compact_message
 
 
-def render(frame: Frame, size: tuple[int, int] = (128, 64)) -> Image.Image:
-    """One frame, with a renderer made for the size (cached)."""
-    return _renderer(size).render(frame)
+def render(frame: Frame, size: tuple[int, int] = (128, 64), assets: Assets | None = None) -> Image.Image:
+    """One frame as a mode "1" image, by a renderer kept per (size, assets).
+
+    >>> render(Frame("splash")).size
+    (128, 64)
+    """
+    return _renderer(tuple(size), assets).render(frame)
 
 
-@lru_cache(maxsize=4)
-def _renderer(size: tuple[int, int]) -> Renderer:
-    return Renderer(size)
+@lru_cache(maxsize=8)
+def _renderer(size: tuple[int, int], assets: Assets | None) -> Renderer:
+    return Renderer(size, assets)
