@@ -267,3 +267,73 @@ def test_usb_helpers_next_to_the_rules_are_installed_and_removed(tmp_path):
     install(root, "--uninstall", script=repo / "systemd/install.sh")
     assert not helper.exists() and not (root / "etc/systemd/system/stretchbox-usb@.service").exists()
     assert not (root / "usr/local/lib/stretchbox").exists()
+
+
+def syscall_groups() -> dict[str, list[str]]:
+    """systemd-analyze syscall-filter: every @group and its entries (system calls and nested @groups)."""
+    groups: dict[str, list[str]] = {}
+    current = None
+    for line in analyze("syscall-filter").stdout.splitlines():
+        if line.startswith("@"):
+            current = groups.setdefault(line.split()[0], [])
+        elif current is not None and line.strip() and not line.strip().startswith("#"):
+            current.append(line.strip())
+    return groups
+
+
+def expand(entry: str, groups: dict[str, list[str]]) -> set[str]:
+    if not entry.startswith("@"):
+        return {entry}
+    return set().union(*(expand(e, groups) for e in groups[entry]))
+
+
+def test_the_real_program_stays_inside_the_units_system_call_filter(tmp_path):
+    """Every system call of `stretchbox run` (first frame, READY=1, pings, SIGTERM, STOPPING=1), traced,
+    is allowed by the unit's SystemCallFilter= lines (@system-service minus ~@privileged @resources)."""
+    if shutil.which("strace") is None:
+        pytest.skip("strace not installed")
+    import signal
+    import socket
+
+    unit = (ROOT / "systemd" / "stretchbox.service").read_text()
+    filters = re.findall(r"^SystemCallFilter=(.*)$", unit, re.M)
+    groups = syscall_groups()
+    allowed: set[str] = set()
+    for value in filters:  # systemd's rule: an allow list first, then ~ lines take names away
+        names = set().union(*(expand(e, groups) for e in value.lstrip("~").split()))
+        allowed = allowed - names if value.startswith("~") else allowed | names
+    assert {"read", "write", "epoll_wait", "sendto"} <= allowed and not {"setrlimit", "chown", "reboot"} & allowed
+
+    address = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(address)
+    sock.settimeout(60)
+    config = tmp_path / "config.yaml"
+    config.write_text(f"paths: {{library: {tmp_path / 'lib'}, usb_mounts: {tmp_path / 'media'}}}\n")
+    trace = tmp_path / "trace.txt"
+    env = {**os.environ, "NOTIFY_SOCKET": address, "WATCHDOG_USEC": "400000", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(["strace", "-f", "-qq", "-o", str(trace), sys.executable, "-m", "stretchbox", "run",
+                             "--display", "dummy", "--pins", "mock", "--config", str(config)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    app = None
+    try:
+        assert sock.recv(4096) == b"READY=1"
+        assert [sock.recv(4096) for _ in range(2)] == [b"WATCHDOG=1"] * 2
+        # SIGTERM to the traced program itself, as systemd sends it (strace would only detach).
+        app = int(Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()[0])
+        os.kill(app, signal.SIGTERM)
+        while sock.recv(4096) != b"STOPPING=1":
+            pass
+        assert proc.wait(timeout=60) == 0
+    finally:
+        for pid in (app, proc.pid):
+            if pid is not None and proc.poll() is None:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        proc.communicate(timeout=60)
+        sock.close()
+    used = set(re.findall(r"^\d+ +([a-z0-9_]+)\(", trace.read_text(), re.M))
+    assert {"execve", "sendto", "rt_sigaction"} & used and len(used) > 20  # the trace is real
+    assert used - {"execve"} <= allowed, sorted(used - allowed)  # execve is strace's, before the filter
