@@ -472,14 +472,16 @@ class DisplayChoice:
     def splash(self, frame) -> None:
         if self._open is None or self.render is None:
             return
+        from .adapters.panel import DISPLAY_FAULTS
+
         try:
             device = self._open()
             device.display(self.render(frame))
             self._ready.append(device)
-        except OSError as exc:  # the panel output retries with backoff later
+        except DISPLAY_FAULTS as exc:  # the panel output retries with backoff and logs the fault once
             import logging
 
-            logging.getLogger("stretchbox").warning("display not ready at start (%s)", exc)
+            logging.getLogger("stretchbox").info("display not ready at start (%s: %s)", type(exc).__name__, exc)
 
 
 def open_display(name: str | None, config) -> DisplayChoice:

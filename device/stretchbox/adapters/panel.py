@@ -1,7 +1,8 @@
 """The OLED as an App output: render on change, idle brightness, and survival of bus faults.
 
-A display that fails (OSError on I2C, errno 121 from a loose wire, at start or
-mid-routine) must never stop the timer or the buzzer: the fault is logged,
+A display that fails (a loose wire, a panel unplugged or never connected, at
+start or mid-routine) must never stop the timer or the buzzer: the fault is logged
+once,
 drawing is retried on the loop's own deadlines with exponential backoff (first
 the same frame on the same device; after a second fault in a row the device is
 re-opened, which re-initialises a panel that lost power), and drawing resumes
@@ -13,16 +14,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from luma.core.error import Error as LumaError
+
 from ..core.frame import Frame
 from ..core.session import Effect
 
 log = logging.getLogger(__name__)
 
+# Everything a panel raises when the wire, its power or the chip fails: the one place that says so.
+# luma's i2c interface turns errno 121/EIO on a command into DeviceNotFoundError (a luma Error, not
+# an OSError), while data() lets smbus2's OSError through; opening reports DeviceNotFoundError or
+# DevicePermissionError. Any of them is a display fault, never a crash.
+DISPLAY_FAULTS: tuple[type[BaseException], ...] = (OSError, LumaError)
+
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
 
 
 class PanelOutput:
-    """Draws frames on a luma device opened by ``open_device``; never raises OSError."""
+    """Draws frames on a luma device opened by ``open_device``; a display fault never escapes it."""
 
     def __init__(self, open_device: Callable[[], object], render: Callable[[Frame], object], *,
                  contrast: int = 255, dim_contrast: int = 8):
@@ -64,7 +73,7 @@ class PanelOutput:
             self._set_level(frame.level)
             if frame.level != "off":
                 self._show(self._image)
-        except OSError as exc:
+        except DISPLAY_FAULTS as exc:
             self._fault(exc, now)
             return
         if self._in_a_row:
@@ -77,24 +86,35 @@ class PanelOutput:
     def _reopen(self, now: float) -> bool:
         try:
             self.device = self.open_device()
-        except OSError as exc:
+        except DISPLAY_FAULTS as exc:
             self._fault(exc, now)
             return False
         self._level = None
         self.last_image = None
         return True
 
-    def _fault(self, exc: OSError, now: float) -> None:
+    def _fault(self, exc: BaseException, now: float) -> None:
         self.faults += 1
         self._in_a_row += 1
-        if self._in_a_row == 1:
-            log.warning("display fault (%s); retrying with backoff, the timer goes on", exc)
-        if self._in_a_row >= 2:
-            self.device = None  # twice in a row: re-initialise the panel next time
+        if self._in_a_row == 1:  # once per outage, not per frame
+            log.warning("display fault (%s: %s); retrying with backoff, the timer goes on",
+                        type(exc).__name__, exc)
+        if self._in_a_row >= 2 and self.device is not None:
+            self._release(self.device)  # twice in a row: re-initialise the panel next time
+            self.device = None
         self.last_image = None
         self._level = None
         self._retry_at = now + self._backoff
         self._backoff = min(self._backoff * 2, BACKOFF_MAX)
+
+    @staticmethod
+    def _release(device) -> None:
+        """Close a device we give up on (its bus handle), without drawing on it: it may be gone."""
+        device.persist = True  # luma's cleanup would otherwise try to blank a panel that is not answering
+        try:
+            device.cleanup()
+        except DISPLAY_FAULTS:
+            pass
 
     def _set_level(self, level: str) -> None:
         if level == self._level:
@@ -138,5 +158,5 @@ class PanelOutput:
                 self._show(self._shifted(self.render(frame), (0, 0)))
                 device.persist = True
             device.cleanup()
-        except OSError as exc:
-            log.warning("display fault at exit (%s)", exc)
+        except DISPLAY_FAULTS as exc:
+            log.warning("display fault at exit (%s: %s)", type(exc).__name__, exc)
