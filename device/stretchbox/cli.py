@@ -159,7 +159,8 @@ def _config(args: argparse.Namespace, *, device_file: bool = False):
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """``stretchbox check``: exit 0 when every check passed, 1 when one failed."""
+    """``stretchbox check``: exit 0 when every check passed, 1 when one failed (each FAIL with its fix)."""
+    import dataclasses
     import queue
     import time
 
@@ -171,7 +172,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .adapters.buttons import ButtonsInput
     from .adapters.buzzer import BuzzerOutput
     from .app import sound_devices
-    from .check import run_check
+    from .check import I2CTarget, run_check
+    from .config import DEFAULT_PATH
 
     factory = None
     if args.pins == "mock":
@@ -179,26 +181,34 @@ def cmd_check(args: argparse.Namespace) -> int:
 
         factory = MockFactory(pin_class=MockPWMPin)
     inbox: queue.Queue = queue.Queue()
-    b, z = config.buttons, config.buzzer
+    b, z, d = config.buttons, config.buzzer, config.display
     pins = {"a": b.a} if b.mode == "one" else {"a": b.a, "b": b.b}
+    config_file = config.source if config.source != "<defaults>" else str(DEFAULT_PATH)
+
+    def open_buzzer():  # the buzzer, then the motor; a motor that fails does not leak the buzzer
+        if z.kind == "none" and not z.vibration_pin:
+            return None
+        sound = sound_devices(dataclasses.replace(z, vibration_pin=None), factory)[0]
+        try:
+            motor = sound_devices(dataclasses.replace(z, kind="none"), factory)[1]
+        except Exception:
+            if sound is not None:
+                sound.close()
+            raise
+        return BuzzerOutput(sound, motor)
+
+    buzzer_pins = ([z.pin] if z.kind != "none" else []) + ([f"vibration {z.vibration_pin}"] if z.vibration_pin else [])
+
     try:
-        device = display.open()
-    except OSError as exc:
-        print(f"FAIL display: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    buttons = ButtonsInput(pins, inbox, clock=time.monotonic, bounce_time=b.bounce_time, pin_factory=factory)
-    sound, motor = sound_devices(z, factory)
-    try:
-        report = run_check(device=device, render=display.render, buttons=pins, inbox=inbox,
-                           buzzer_output=BuzzerOutput(sound, motor) if sound or motor else None,
-                           press_timeout=args.timeout,
-                           i2c_port=config.display.i2c_port if name == "config" and config.display.interface == "i2c"
-                           else None)
+        report = run_check(
+            open_device=display.open, render=display.render, buttons=pins, inbox=inbox,
+            open_button=lambda button, pin: ButtonsInput({button: pin}, inbox, clock=time.monotonic,
+                                                         bounce_time=b.bounce_time, pin_factory=factory),
+            open_buzzer=open_buzzer, buzzer_pin=", ".join(buzzer_pins),
+            press_timeout=args.timeout, config_file=config_file,
+            i2c=I2CTarget(d.i2c_port, d.i2c_address, config_file)
+            if (name == "config" or name in DRIVERS) and d.interface == "i2c" else None)
     finally:
-        buttons.close()
-        for output in (sound, motor):
-            if output is not None:
-                output.close()
         if factory is not None:
             factory.reset()
     print("\n".join(["stretchbox check", *report.lines]))
