@@ -57,7 +57,12 @@ def check_paths(paths: list[Path]) -> CheckResult:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = routine_files(path)
+            try:
+                found = routine_files(path)
+            except OSError as exc:
+                result.problems.append(FileProblem(str(path), 1, 1, f"cannot read this folder: {exc.strerror or exc}"))
+                result.bad_files += 1
+                continue
             if not found:
                 result.problems.append(FileProblem(str(path), 1, 1, "no routine files (*.yaml, *.yml) in this folder"))
                 result.bad_files += 1
