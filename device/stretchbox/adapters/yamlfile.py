@@ -135,7 +135,7 @@ def read_text(path: str | os.PathLike, *, display: str | None = None, limit: int
     try:
         size, raw = read_regular(path, limit)
     except NotRegularFile as exc:
-        message = "is a folder, not a file" if exc.kind == "a folder" else f"not a regular file ({exc.kind})"
+        message = "is a folder, not a file" if exc.kind == "a folder" else f"not a regular file: {exc.kind}"
         raise FileError([FileProblem(name, 1, 1, message)]) from None
     except OSError as exc:
         raise FileError([FileProblem(name, 1, 1, f"cannot read: {exc.strerror or exc}")], unreadable=exc) from None
@@ -227,8 +227,8 @@ def parse(text: str, name: str) -> Document:
         raise FileError([FileProblem(name, 1, 1, f"YAML: {excerpt(str(exc), 120)}")]) from None
     except RecursionError:  # the composer's depth check comes first; this is a last guard
         raise FileError([FileProblem(name, 1, 1, "YAML is nested too deeply")]) from None
-    if node is None:
-        raise FileError([FileProblem(name, 1, 1, "file is empty")])
+    if node is None or (isinstance(node, ScalarNode) and node.tag == _YAML + "null" and not node.value):
+        raise FileError([FileProblem(name, 1, 1, "file is empty")])  # nothing, or only "---"
     builder = _Builder(name)
     data = builder.build(node, ())
     return Document(data, name, builder.value_marks, builder.key_marks, builder.problems)
@@ -242,6 +242,8 @@ def _yaml_problem(exc: yaml.MarkedYAMLError, name: str) -> FileProblem:
     if context and exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
         context = f"{context} (from line {exc.context_mark.line + 1})"
     message = ": ".join(filter(None, [excerpt(context, 80), excerpt(problem, 100)])) or "not valid YAML"
+    if "'\\t'" in problem:  # PyYAML refuses a tab anywhere but inside text, even after a value
+        message += " (use spaces, not tabs)"
     return FileProblem(name, line, col, f"YAML: {message}")
 
 
@@ -301,16 +303,15 @@ class _Builder:
         return self._scalars.resolve(ScalarNode, node.value, (True, False)) if node.style is None else _STR
 
     def _key(self, node: Node) -> str | None:
-        """A key's text (``1:``, ``null:`` and ``yes:`` are the words they spell), or None and a problem."""
+        """A key's text (``1:``, ``null:`` and ``yes:`` are the words they spell), or None for a list or mapping."""
         if not isinstance(node, ScalarNode):
             self._at(node, "keys must be plain words, not lists or mappings")
             return None
         if node.tag == _MERGE:
             self._at(node, "merge keys (<<) are not allowed")
             return None
-        if node.tag not in (_STR, self._implicit_tag(node)):
+        if node.tag not in (_STR, self._implicit_tag(node)):  # reported; the key's text still counts
             self._at(node, f"tag {_tag_text(node.tag)} is not allowed on a key")
-            return None
         return str(node.value)
 
     def _scalar(self, node: ScalarNode) -> Any:

@@ -229,8 +229,8 @@ class Checker:
             self.add(path + (key,), f"'{key}' must not be empty")
         elif len(value) > limit:
             self.add(path + (key,), f"'{key}' is {len(value)} characters; at most {limit}")
-        elif any(not ch.isprintable() for ch in value):
-            self.add(path + (key,), f"'{key}' contains control characters")
+        elif (odd := next((ch for ch in value if not ch.isprintable()), None)) is not None:
+            self.add(path + (key,), f"'{key}' contains the invisible or control character {quote(odd)}")
         return value
 
     def duration(self, data: dict, key: str, path: Path, default: int | None) -> int | None:
@@ -329,7 +329,7 @@ def _stretch(c: Checker, item: Any, path: Path, base: Timing, min_hold: int) -> 
         return None
     name = c.text(d, "name", path, required=True, limit=MAX_NAME)
     icon = c.text(d, "icon", path, required=False, limit=64) or "generic"
-    if "icon" in d and icon and not ICON_NAME.match(icon):
+    if "icon" in d and icon and len(icon) <= 64 and not ICON_NAME.match(icon):  # longer: reported by text()
         c.add(path + ("icon",), f"icon {quote(icon)} must be a built-in name or a file name beside the routine "
                                 "(letters, digits, '-', '_', '.'; no folders)")
     cue = c.text(d, "cue", path, required=False, limit=MAX_CUE)
