@@ -120,11 +120,11 @@ def _load_routines(path: Path | None):
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .adapters.files import display_path
+    from .adapters.files import display_path, exists
     from .adapters.routines import check_paths
     from .core.frame import clock_text
 
-    missing = [p for p in args.paths if not p.exists()]
+    missing = [p for p in args.paths if not exists(p)]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(map(display_path, missing))}")
     result = check_paths(args.paths)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .adapters.files import exists
 from .adapters.yamlfile import FileError, FileProblem, load_checked
 from .core.idle import IdleConfig
 from .core.routine import Checker, InvalidRoutine, Problem, parse_duration
@@ -241,7 +242,7 @@ def _abs_path(c: Checker, data: dict, key: str, path: tuple, default: str) -> st
 def load_config(path: Path | None, *, required: bool = False) -> Config:
     """Read the config file; FileError with every problem. A missing default file means defaults."""
     path = path or DEFAULT_PATH
-    if not path.exists():
+    if not exists(path):
         if required:
             raise FileError([FileProblem(str(path), 1, 1, "no such config file")])
         return Config()

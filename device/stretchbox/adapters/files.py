@@ -29,6 +29,29 @@ def display_path(path: str | bytes | os.PathLike) -> str:
     return printable(os.fsdecode(path))
 
 
+def exists(path: str | os.PathLike) -> bool:
+    """False only when nothing is at ``path``; True also when it cannot even be looked up (a name
+    too long, a symlink loop, no permission), so that the reader reports why, located.
+
+    ``Path.exists`` raises for some of those (ENAMETOOLONG) and says False for others.
+    """
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def is_folder(path: str | os.PathLike) -> bool:
+    """``Path.is_dir`` that never raises: a path that cannot be looked up is not a folder."""
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 _KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISLNK, "a symbolic link"))
 
