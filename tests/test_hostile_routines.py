@@ -136,6 +136,8 @@ CASES: dict[str, Case] = {
     "tag int empty": yaml_bad(hold('!!int ""'), "'' is not a whole number", 9, 11),
     "tag int sign only": yaml_bad(hold("!!int \"-\""), "'-' is not a whole number", 9, 11),
     "tag int bad hex": yaml_bad(hold("!!int 0xZZ"), "is not a whole number", 9, 11),
+    "plain 0x_": yaml_bad(hold("0x_"), "'0x_' is not a whole number (read as !!int)", 9, 11),
+    "tag bool too long": yaml_bad(name("!!bool " + "y" * 5000), "is not true or false (tagged !!bool)", 2, 7),
     "tag float x": yaml_bad(hold('!!float "x"'), "'x' is not a number", 9, 11),
     "tag bool empty": yaml_bad(name('!!bool ""'), "is not true or false", 2, 7),
     "tag timestamp nope": yaml_bad(name('!!timestamp "nope"'), "tag !!timestamp is not allowed", 2, 7),

@@ -324,14 +324,14 @@ class _Builder:
         if tag == _STR:
             return str(node.value)
         kind = {"int": "a whole number", "float": "a number", "bool": "true or false", "null": "null"}[tag[len(_YAML):]]
-        if tag != _YAML + "null" and len(node.value) > MAX_NUMBER_TEXT:
-            self._at(node, f"{quote(node.value)} is {len(node.value):,} characters long; "
-                           "too long for a number")
+        if kind.endswith("number") and len(node.value) > MAX_NUMBER_TEXT:  # int() of 5,000 digits: refused or slow
+            self._at(node, f"{quote(node.value)} is {len(node.value):,} characters long; too long for a number")
             return None
         try:
             return self._scalars.construct_object(node)
         except Exception:  # noqa: BLE001 - PyYAML's constructors on hostile text raise KeyError, IndexError...
-            self._at(node, f"{quote(node.value)} is not {kind} (tagged {_tag_text(tag)})")
+            how = "read as" if tag == self._implicit_tag(node) else "tagged"
+            self._at(node, f"{quote(node.value)} is not {kind} ({how} {_tag_text(tag)})")
             return None
 
 
