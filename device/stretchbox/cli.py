@@ -120,16 +120,17 @@ def _load_routines(path: Path | None):
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from .adapters.files import display_path, exists
     from .adapters.routines import check_paths
     from .core.frame import clock_text
 
-    missing = [p for p in args.paths if not p.exists()]
+    missing = [p for p in args.paths if not exists(p)]
     if missing:
-        raise UsageError(f"no such file or folder: {', '.join(map(str, missing))}")
+        raise UsageError(f"no such file or folder: {', '.join(map(display_path, missing))}")
     result = check_paths(args.paths)
     for path, routine in result.routines:
         n = len(routine.stretches)
-        print(f"ok: {path}: {routine.name} ({n} stretch{'es' if n != 1 else ''}, "
+        print(f"ok: {display_path(path)}: {routine.name} ({n} stretch{'es' if n != 1 else ''}, "
               f"{clock_text(routine.total_seconds())})")
     for problem in result.problems:
         print(problem, file=sys.stderr)
@@ -230,10 +231,12 @@ def cmd_routines(args: argparse.Namespace) -> int:
 def cmd_config(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from .adapters.files import display_path
     from .config import DEFAULT_PATH
 
     config = _config(args, device_file=True)
-    source = config.source if config.source != "<defaults>" else f"{args.config or DEFAULT_PATH} (missing: defaults)"
+    source = display_path(config.source) if config.source != "<defaults>" \
+        else f"{display_path(args.config or DEFAULT_PATH)} (missing: defaults)"
     if args.check:
         print(f"ok: {source}")
         return EXIT_OK

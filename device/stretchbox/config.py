@@ -12,9 +12,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .adapters.files import exists
 from .adapters.yamlfile import FileError, FileProblem, load_checked
 from .core.idle import IdleConfig
 from .core.routine import Checker, InvalidRoutine, Problem, parse_duration
+from .core.text import quote
 
 DEFAULT_PATH = Path("/etc/stretchbox/config.yaml")
 
@@ -22,6 +24,7 @@ DEFAULT_PATH = Path("/etc/stretchbox/config.yaml")
 DRIVERS = ("ssd1306", "sh1106", "ssd1309", "ssd1305", "sh1107")
 SIZES = ((128, 64), (128, 32), (128, 128), (64, 48), (96, 16), (64, 32))
 # gpiozero pin names: GPIO17, BCM17, BOARD11, J8:11, WPI0 or a bare BCM number.
+MAX_PIN_TEXT = 10  # the longest pin name is BOARD40; nothing longer reaches the pattern
 PIN = re.compile(r"^(GPIO\d{1,2}|BCM\d{1,2}|BOARD\d{1,2}|J8:\d{1,2}|WPI\d{1,2}|\d{1,2})$", re.IGNORECASE)
 HARDWARE_PWM = {"GPIO12", "GPIO13", "GPIO18", "GPIO19", "BCM12", "BCM13", "BCM18", "BCM19", "12", "13", "18", "19",
                 "BOARD32", "BOARD33", "BOARD12", "BOARD35", "J8:32", "J8:33", "J8:12", "J8:35"}
@@ -109,7 +112,7 @@ def _choice(c: Checker, data: dict, key: str, path: tuple, default: Any, allowed
     if isinstance(value, str):
         value = value.strip().lower()
     if value not in allowed:
-        c.add(path + (key,), f"'{key}' must be one of {', '.join(map(str, allowed))}, got {data[key]!r}")
+        c.add(path + (key,), f"'{key}' must be one of {', '.join(map(str, allowed))}, got {quote(data[key])}")
         return default
     return value
 
@@ -119,7 +122,7 @@ def _int(c: Checker, data: dict, key: str, path: tuple, default: int, low: int, 
         return default
     value = data[key]
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        c.add(path + (key,), f"'{key}' must be a whole number from {low} to {high}, got {value!r}")
+        c.add(path + (key,), f"'{key}' must be a whole number from {low} to {high}, got {quote(value)}")
         return default
     return value
 
@@ -131,8 +134,8 @@ def _pin(c: Checker, data: dict, key: str, path: tuple, default: str | None, *, 
     if value is None and optional:
         return None
     text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-    if not PIN.match(text):
-        c.add(path + (key,), f"'{key}' must be a gpiozero pin name like GPIO17 or BOARD11, got {value!r}")
+    if len(text) > MAX_PIN_TEXT or not PIN.match(text):
+        c.add(path + (key,), f"'{key}' must be a gpiozero pin name like GPIO17 or BOARD11, got {quote(value)}")
         return default
     return text.upper()
 
@@ -140,7 +143,7 @@ def _pin(c: Checker, data: dict, key: str, path: tuple, default: str | None, *, 
 def _bool(c: Checker, data: dict, key: str, path: tuple, default: bool) -> bool:
     value = data.get(key, default)
     if not isinstance(value, bool):
-        c.add(path + (key,), f"'{key}' must be true or false, got {value!r}")
+        c.add(path + (key,), f"'{key}' must be true or false, got {quote(value)}")
         return default
     return value
 
@@ -150,7 +153,7 @@ def config_from_mapping(data: Any, *, source: str = "") -> Config:
     c = Checker()
     top = c.mapping(data, (), SECTIONS) if data is not None else {}
     if top.get("schema", 1) != 1:
-        c.add(("schema",), f"unsupported schema {top.get('schema')!r}; this device reads schema 1")
+        c.add(("schema",), f"unsupported schema {quote(top.get('schema'))}; this device reads schema 1")
 
     def section(name: str, allowed: tuple[str, ...]) -> dict:
         return c.mapping(top[name], (name,), allowed) if name in top and top[name] is not None else {}
@@ -231,7 +234,7 @@ def config_from_mapping(data: Any, *, source: str = "") -> Config:
 def _abs_path(c: Checker, data: dict, key: str, path: tuple, default: str) -> str:
     value = data.get(key, default)
     if not isinstance(value, str) or not value.startswith("/"):
-        c.add(path + (key,), f"'{key}' must be an absolute path, got {value!r}")
+        c.add(path + (key,), f"'{key}' must be an absolute path, got {quote(value)}")
         return default
     return value
 
@@ -239,7 +242,7 @@ def _abs_path(c: Checker, data: dict, key: str, path: tuple, default: str) -> st
 def load_config(path: Path | None, *, required: bool = False) -> Config:
     """Read the config file; FileError with every problem. A missing default file means defaults."""
     path = path or DEFAULT_PATH
-    if not path.exists():
+    if not exists(path):
         if required:
             raise FileError([FileProblem(str(path), 1, 1, "no such config file")])
         return Config()

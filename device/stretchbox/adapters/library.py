@@ -80,6 +80,7 @@ from ..core.frame import clock_text
 from ..core.icons import BUILTIN_ICONS as CORE_ICONS
 from ..core.routine import Routine
 from .routines import builtin_dir, is_routine_name, load_builtin, load_routine, routine_files
+from .files import NotRegularFile, read_regular
 from .yamlfile import MAX_FILE_BYTES, FileError, FileProblem, load
 
 DEFAULT_LIBRARY = Path("/var/lib/stretchbox/library")
@@ -224,25 +225,10 @@ def _write_durable(path: Path, data: bytes) -> None:
 def _read_source_file(path: Path, limit: int) -> tuple[int, bytes]:
     """(size, up to ``limit`` bytes) of a regular file on the stick, never following a symlink.
 
-    A file larger than ``limit`` is not read at all. OSError passes through.
+    A file larger than ``limit`` is not read at all. OSError passes through
+    (NotRegularFile for anything but a regular file).
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise OSError(errno.EISDIR, "not a regular file")
-        if st.st_size > limit:
-            return st.st_size, b""
-        chunks, total = [], 0
-        while total <= limit:
-            chunk = os.read(fd, min(65536, limit + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-        return max(st.st_size, total), b"".join(chunks)
-    finally:
-        os.close(fd)
+    return read_regular(path, limit, follow_symlinks=False)
 
 
 # ---------------------------------------------------------------- library layout
@@ -447,6 +433,8 @@ def _read(path: Path, limit: int) -> tuple[int, bytes]:
     """_read_source_file, turning 'the stick went away' into _Fatal and leaving per-file errors as OSError."""
     try:
         return _read_source_file(path, limit)
+    except NotRegularFile:
+        raise  # one file's problem, like a permission error
     except OSError as exc:
         if exc.errno in _PER_FILE_ERRNOS:
             raise
@@ -611,6 +599,8 @@ def _stage(folder: Path, candidates: list[_Entry], by_name: dict[str, _Entry], o
         try:
             routine = load_routine(staged, display=e.name)
         except FileError as exc:
+            if exc.unreadable:  # our own storage failed reading back the staged copy: not the routine's fault
+                raise exc.unreadable from None
             os.unlink(staged)
             report.rejected += exc.problems
             rejected_keys.append(key)
@@ -700,7 +690,11 @@ def _keep_previous(old: Path, staging: Path, keys: list[str], names: dict[str, s
         try:
             routine = load_routine(path, display=f"library/{path.name}")
             raw = path.read_bytes()
-        except (FileError, OSError):
+        except FileError as exc:
+            if exc.unreadable:  # the library's own storage failed: stop, leaving the library as it was
+                raise exc.unreadable from None
+            continue
+        except OSError:
             continue
         folded = fold(routine.name)
         if folded in names:
