@@ -27,7 +27,7 @@ END = "# <<< stretchbox"
 def run_install(root: Path, *args: str, env: dict | None = None, path: str | None = None) -> subprocess.CompletedProcess:
     """install.sh --root ROOT with the stand-in console script; the panel frames rendered by this Python."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("STRETCHBOX_", "PIP_INDEX"))}
-    environ.update(STRETCHBOX_ROOT_VENV="stand-in", STRETCHBOX_ROOT_PYTHON=sys.executable, **(env or {}))
+    environ.update({"STRETCHBOX_ROOT_VENV": "stand-in", "STRETCHBOX_ROOT_PYTHON": sys.executable, **(env or {})})
     if path is not None:
         environ["PATH"] = path
     return subprocess.run(["bash", str(INSTALL), "--root", str(root), *args], capture_output=True, text=True,
@@ -125,6 +125,25 @@ def test_preflight_passes_on_a_pi_with_network_or_a_wheelhouse(tmp_path, index):
     offline = installed(tmp_path / "b", "--preflight", "--wheels", str(wheels), env={"PIP_INDEX_URL": UNREACHABLE},
                         path=path)
     assert offline.startswith("pre-flight checks passed") and str(wheels) in offline.splitlines()[0]
+
+
+def test_an_offline_install_builds_the_project_from_the_wheelhouse_only(tmp_path):
+    """--wheels DIR: pip --no-index --find-links DIR, the build's setuptools from DIR too (~15 s: a real
+    venv under --root, the project installed with --no-deps)."""
+    wheels = tmp_path / "wheels"
+    fetched = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--dest", str(wheels),
+                              "--only-binary=:all:", "setuptools>=64", "wheel"], capture_output=True, text=True,
+                             timeout=300)
+    if fetched.returncode != 0:
+        pytest.skip(f"no setuptools/wheel wheels to make a wheelhouse from here: {fetched.stderr[-200:]}")
+    offline = {"PIP_INDEX_URL": UNREACHABLE, "PIP_CONFIG_FILE": os.devnull, "PIP_FIND_LINKS": "",
+               "PIP_EXTRA_INDEX_URL": "", "STRETCHBOX_ROOT_VENV": "real"}
+    root = tmp_path / "root"
+    out = installed(root, "--wheels", str(wheels), env=offline)
+    assert "installed the project into" in out and "pip install failed" not in out
+    assert (root / "opt/stretchbox/venv/bin/stretchbox").read_text().startswith(f"#!{root}/opt/stretchbox/venv/")
+    bare = installed(tmp_path / "bare", env=offline)  # the same, without the wheelhouse: pip cannot build
+    assert "pip install failed" in bare
 
 
 def test_preflight_on_this_machine_refuses_unless_it_is_a_64_bit_pi(tmp_path):
