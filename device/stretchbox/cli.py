@@ -81,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check routine files or folders of them")
     val.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     val.set_defaults(func=cmd_validate)
+
+    boot = sub.add_parser("boot-frames", help="pre-render the boot splash and SAFE TO UNPLUG for the "
+                                              "configured I2C panel (install.sh runs this)")
+    boot.add_argument("--config", type=Path, help="device config (default /etc/stretchbox/config.yaml if present)")
+    boot.add_argument("--out", type=Path, required=True, metavar="DIR",
+                      help="write splash.json and safe-to-unplug.json here")
+    boot.set_defaults(func=cmd_boot_frames)
     return p
 
 
@@ -288,10 +295,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
         render = memo_render(Renderer(size).render)
         if args.frames or args.gif or args.sheet:
-            from .core.frame import Frame
-
             recorder = FrameRecorder(render)
-            recorder.frame(Frame("splash", title="stretchbox", text="starting..."), 0.0)  # as `run` starts
+            recorder.frame(splash_frame(), 0.0)  # as `run` starts
             outputs.append(recorder)
     if args.display:
         from .adapters.display import RecordingSerial, make_device
@@ -379,7 +384,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = _config(args, device_file=True)
     display = open_display(args.display, config)
-    display.splash(Frame("splash", title="stretchbox", text="starting..."))
+    display.splash(splash_frame())
     if args.first_frame_only:  # for the start-up benchmark: the time of the first frame, then exit
         print(f"first-frame {time.monotonic():.6f}", flush=True)
         return EXIT_OK
@@ -550,15 +555,51 @@ def _terminal_or_text(display) -> str:
     return "text"
 
 
+def splash_frame():
+    """The first screen: drawn by `run` as it starts, and earlier in boot by the splash unit."""
+    from .core.frame import Frame
+
+    return Frame("splash", title="stretchbox", text="starting...")
+
+
+def safe_to_unplug_frame():
+    """Drawn by the systemd-shutdown hook once every filesystem is read-only, and only then."""
+    from .core.frame import Frame
+
+    return Frame("message", title="SAFE TO UNPLUG", text="stretchbox has shut down")
+
+
 def final_frame(state: str, setting: str):
-    """What stays on the panel after exit: 'safe to unplug' after a power-off, else per config."""
+    """What stays on the panel after exit. After a power-off the system is still shutting down
+    (filesystems are written until the end): SAFE TO UNPLUG comes later, from the shutdown hook."""
     from .core.frame import Frame
 
     if state == "powering-off":
-        return Frame("message", title="SAFE TO UNPLUG", text="once the green light is off")
+        return Frame("message", title="SHUTTING DOWN", text="wait for SAFE TO UNPLUG")
     if setting == "blank":
         return None
     return Frame("message", title="stretchbox", text="stopped")
+
+
+def cmd_boot_frames(args: argparse.Namespace) -> int:
+    """The splash and SAFE TO UNPLUG as replay files: the bytes luma's driver for the configured
+    panel sends to draw them on a panel that was just powered on (see adapters/replay.py)."""
+    config = _config(args, device_file=True)
+    d = config.display
+    if d.interface != "i2c":
+        print(f"boot-frames: the panel is on {d.interface}: the early splash and SAFE TO UNPLUG "
+              "are drawn over I2C only", file=sys.stderr)
+        return EXIT_OK
+    from .adapters.replay import dumps, record
+    from .render import Renderer
+
+    render = Renderer((d.width, d.height)).render
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, frame in (("splash", splash_frame()), ("safe-to-unplug", safe_to_unplug_frame())):
+        replay = record(render(frame), driver=d.driver, port=d.i2c_port, address=d.i2c_address,
+                        width=d.width, height=d.height, rotate=d.rotate, contrast=d.contrast)
+        (args.out / f"{name}.json").write_text(dumps(replay))
+    return EXIT_OK
 
 
 if __name__ == "__main__":
