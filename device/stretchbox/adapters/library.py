@@ -262,7 +262,7 @@ class ImportReport:
         imported = [f"{shown_name(r.file)}: {r.name}" for r in self.imported]
         kept_user = [shown_name(k.name) if k.where is None else
                      f"{shown_name(k.name)}: left in {shown_name(k.where)} (the new library has a file of that name)"
-                     for k in self.kept_user]
+                     for k in sorted(self.kept_user, key=lambda k: (fold(k.name), k.name))]
         skipped = self.skipped[:MAX_SHOWN_SKIPPED]
         if len(self.skipped) > MAX_SHOWN_SKIPPED:
             skipped.append(f"... and {len(self.skipped) - MAX_SHOWN_SKIPPED:,} more")
@@ -760,6 +760,12 @@ def _import(folder: Path, entries: list[_Entry], library: Path, report: ImportRe
             reject(e, f"not read: at most {MAX_ROUTINE_FILES} routine files are imported")
         candidates = candidates[:MAX_ROUTINE_FILES]
 
+    for above in (library.parent, *library.parent.parents):
+        if os.path.lexists(above):
+            if not above.is_dir():
+                raise _Fatal(f"cannot write the library {shown_name(str(library))}: "
+                             f"{shown_name(str(above))} is not a folder")
+            break
     try:
         library.parent.mkdir(parents=True, exist_ok=True)
         with _lock(library, exclusive=True, create=True):
@@ -1025,8 +1031,10 @@ def write_stick_report(folder: Path, report: ImportReport) -> tuple[bool, str | 
 def _report_error(folder: Path, exc: OSError) -> str:
     if exc.errno == errno.EROFS:
         return "the stick is read-only"
-    if exc.errno in (errno.EISDIR, errno.ENOTEMPTY, errno.EEXIST) and (folder / REPORT_NAME).is_dir():
-        return f"{REPORT_NAME} is a folder"
+    if exc.errno in (errno.EISDIR, errno.ENOTEMPTY, errno.EEXIST):
+        for name in (REPORT_NAME, "IMPORT-REPORT.tmp"):
+            if (folder / name).is_dir() and not (folder / name).is_symlink():
+                return f"{name} is a folder"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return "the stick is full"
     return exc.strerror or str(exc)
