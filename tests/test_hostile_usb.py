@@ -43,7 +43,7 @@ from PIL import Image
 from stretchbox import cli
 from stretchbox.adapters import library as lib
 from stretchbox.adapters.library import (
-    MAX_ENTRIES, MAX_ROUTINE_FILES, REPORT_NAME, current_dir, fold, list_routines, made_by_device,
+    MANIFEST, MAX_ENTRIES, MAX_ROUTINE_FILES, REPORT_NAME, current_dir, fold, list_routines, made_by_device,
     shown_name, versions_dir,
 )
 from stretchbox.adapters.routines import is_routine_name, load_builtin
@@ -318,6 +318,14 @@ def verify(rig: Rig, code: int, out: str, before: dict[str, bytes], case: Case |
     if changed:
         listed = {k.split(": left in ")[0] for k in kept_user}
         assert {n.split("/")[0] for n in rig.user_files} <= listed, (rig.user_files, listed)
+
+    # no litter of ours: no staging folder, no version of only the device's files beside the current one
+    versions = versions_dir(rig.library)
+    for entry in (list(os.scandir(versions)) if versions.is_dir() else []):
+        assert not entry.name.startswith(".staging-"), entry.name
+        if entry.name.isdigit() and folder is not None and Path(entry.path) != folder:
+            made = made_by_device(Path(entry.path)) | {MANIFEST}
+            assert any(name not in made for name in os.listdir(entry.path)), f"leftover version {entry.name}"
 
     # the report on the stick is the printed one
     if status and status.startswith("Report written to "):
@@ -679,6 +687,18 @@ def _(rig):
     rig.untouched = {versions_dir(rig.library) / "backup.tar": b"mine"}
 
 
+@case("library-is-a-link-made-by-hand", code=0, imported={"good.yaml": "Good"}, baseline=False,
+      says=["which the device did not make: that folder is left as it is, and is no longer the library"])
+def _(rig):
+    mine = rig.root / "my-routines"
+    mine.mkdir()
+    (mine / "mine.yaml").write_text(routine("Mine"))
+    rig.library.parent.mkdir(parents=True)
+    rig.library.symlink_to(mine)
+    rig.put(*GOOD)
+    rig.untouched = {mine / "mine.yaml": routine("Mine").encode()}
+
+
 @case("hand-made-library-folder-is-adopted-and-kept", code=1, imported={"new.yaml": "New"}, rejected=["old.yaml"],
       says=["Kept, not made by the device (2):\n  old.yaml\n  README.txt\n"], baseline=False)
 def _(rig):
@@ -853,6 +873,23 @@ def _(rig):
 def _(rig):
     rig.put(*GOOD)
     rig.folder.chmod(0)
+
+
+@case("library-parent-not-writable-first-import", code=2, says=["cannot write the library", "Permission denied"],
+      baseline=False, via="nobody")
+def _(rig):
+    rig.put(*GOOD)
+    rig.library.parent.mkdir(parents=True)
+    rig.library.parent.chmod(0o555)
+
+
+@case("library-parent-not-writable-re-import", code=2, says=["cannot write the library", "Permission denied"],
+      via="nobody")
+def _(rig):
+    """LIBRARY.versions stays writable: the new version is written and published, then the link cannot be
+    made beside LIBRARY; the published version is taken back."""
+    rig.put(*GOOD)
+    rig.library.parent.chmod(0o555)
 
 
 # ---- FAT: what a stick written by Windows or macOS holds, read back with mtools

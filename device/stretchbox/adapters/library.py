@@ -814,6 +814,10 @@ def _import_locked(folder: Path, candidates: list[_Entry], by_name: dict[str, _E
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+    if old is not None and os.path.realpath(old.parent) != os.path.realpath(versions):
+        report.warnings.append(FileProblem(shown_name(str(library)), 1, 1, (
+            f"was a link to {shown_name(str(old))}, which the device did not make: that folder is left as it is, "
+            "and is no longer the library")))
     _cleanup(library, report.kept_user)
 
 
