@@ -44,8 +44,9 @@ from stretchbox import cli
 from stretchbox.adapters import library as lib
 from stretchbox.adapters.library import (
     MANIFEST, MAX_ENTRIES, MAX_ROUTINE_FILES, REPORT_NAME, current_dir, fold, list_routines, made_by_device,
-    shown_name, versions_dir,
+    versions_dir,
 )
+from stretchbox.adapters.files import display_path
 from stretchbox.adapters.routines import is_routine_name, load_builtin
 from stretchbox.app import App, UsbImports, import_notice
 from stretchbox.core.session import Session
@@ -251,7 +252,7 @@ def run_device(rig: Rig, capsys) -> tuple[int, str]:
     assert [r.name for r in done.routines] == [r.name for r in lib.load_library(rig.library)[0]]
     text = report.text()
     if report.folder:
-        where = shown_name(str(Path(report.folder) / REPORT_NAME))
+        where = display_path(str(Path(report.folder) / REPORT_NAME))
         text += (f"Report written to {where}\n" if report.report_written
                  else f"Report not written to the stick ({report.report_error}): {where}\n")
     return report.exit_code, text
@@ -301,7 +302,7 @@ def verify(rig: Rig, code: int, out: str, before: dict[str, bytes], case: Case |
         assert names == said, (names, said)
         # each imported file is in the library, byte for byte as on the stick
         read = next((Path(h.removeprefix("Folder: ")) for h in head if h.startswith("Folder: ")), None)
-        files = {shown_name(e.name): e for e in os.scandir(read)} if read and read.is_dir() else {}
+        files = {display_path(e.name): e for e in os.scandir(read)} if read and read.is_dir() else {}
         for item in imported:
             e = files.get(item.rsplit(": ", 1)[0])
             if e is not None and e.is_file(follow_symlinks=False):

@@ -18,7 +18,7 @@ Where routines come from
 Names
     File names come off sticks written by any system: they may not be UTF-8 or
     may hold a newline. They are stored as found (case-folded) and always shown
-    through ``shown_name`` (escaped, one line) in the report, the CLI and
+    through ``files.display_path`` (escaped, one line) in the report, the CLI and
     ``stretchbox routines``. A name the device's file system cannot store (too
     long once case-folded) rejects that file only.
 
@@ -107,8 +107,9 @@ from typing import TextIO
 from ..core.frame import clock_text
 from ..core.icons import BUILTIN_ICONS as CORE_ICONS
 from ..core.routine import Routine
+from ..core.text import printable
 from .routines import builtin_dir, is_routine_name, load_builtin, load_routine, routine_files
-from .files import NotRegularFile, read_regular
+from .files import NotRegularFile, display_path, read_regular
 from .yamlfile import MAX_FILE_BYTES, FileError, FileProblem, load
 
 DEFAULT_LIBRARY = Path("/var/lib/stretchbox/library")
@@ -142,47 +143,10 @@ _PER_FILE_ERRNOS = {errno.EACCES, errno.EPERM, errno.ELOOP, errno.EISDIR, errno.
 
 # ---------------------------------------------------------------- the report
 
-def shown_name(name: str) -> str:
-    """A file name or path as shown to people: one line, nothing hidden, nothing forged.
-
-    A name that is all printable text is shown as it is. Otherwise every byte
-    that is not UTF-8 (kept by Python as a lone surrogate) is shown as ``\\xNN``,
-    a control or invisible character as ``\\n``, ``\\t``, ``\\xNN`` or ``\\uNNNN``,
-    and a backslash as ``\\\\`` (so the shown form can be read back unambiguously).
-
-    >>> shown_name("Morning Flow.yaml")
-    'Morning Flow.yaml'
-    >>> shown_name(os.fsdecode(b"\\xff\\xfe.yaml"))
-    '\\\\xff\\\\xfe.yaml'
-    >>> shown_name("a\\nProblems (0):.yaml")
-    'a\\\\nProblems (0):.yaml'
-    """
-    if name.isprintable():
-        return name
-    out = []
-    for ch in name:
-        code = ord(ch)
-        if 0xDC80 <= code <= 0xDCFF:  # surrogateescape: the raw byte
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch in "\n\r\t":
-            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[ch])
-        elif ch.isprintable() or ch == " ":
-            out.append(ch)
-        elif code < 0x100:
-            out.append(f"\\x{code:02x}")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    return "".join(out)
-
-
 @dataclass(frozen=True)
 class ImportedRoutine:
     name: str  # the routine's name: field
-    file: str  # as found in the stick's folder (raw: show it with shown_name)
+    file: str  # as found in the stick's folder (raw: show it with display_path)
     stored: str  # file name in the library (raw)
 
 
@@ -255,13 +219,13 @@ class ImportReport:
 
     def text(self) -> str:
         """The whole report, for IMPORT-REPORT.txt and the CLI; one line per item, names shown escaped."""
-        out = ["stretchbox import report", f"Source: {shown_name(self.source)}"]
+        out = ["stretchbox import report", f"Source: {display_path(self.source)}"]
         if self.folder:
-            out.append(f"Folder: {shown_name(self.folder)}")
+            out.append(f"Folder: {display_path(self.folder)}")
         out.append(f"Result: {self.summary_line()}")
-        imported = [f"{shown_name(r.file)}: {r.name}" for r in self.imported]
-        kept_user = [shown_name(k.name) if k.where is None else
-                     f"{shown_name(k.name)}: left in {shown_name(k.where)} (the new library has a file of that name)"
+        imported = [f"{display_path(r.file)}: {r.name}" for r in self.imported]
+        kept_user = [display_path(k.name) if k.where is None else
+                     f"{display_path(k.name)}: left in {display_path(k.where)} (the new library has a file of that name)"
                      for k in sorted(self.kept_user, key=lambda k: (fold(k.name), k.name))]
         skipped = self.skipped[:MAX_SHOWN_SKIPPED]
         if len(self.skipped) > MAX_SHOWN_SKIPPED:
@@ -275,15 +239,10 @@ class ImportReport:
         for title, items in sections:
             if items:
                 out.append(f"{title} ({len(items)}):")
-                out += [f"  {_one_line(str(item))}" for item in items]
+                out += [f"  {printable(str(item))}" for item in items]  # a safety net: one line each
         if not self.library_changed:
             out.append("The library on the device was not changed.")
         return "\n".join(out) + "\n"
-
-
-def _one_line(text: str) -> str:
-    """A safety net: whatever a message holds, it stays on its own line."""
-    return text if text.isprintable() else shown_name(text)
 
 
 class _Fatal(Exception):
@@ -565,7 +524,7 @@ def _scan(folder: Path) -> list[_Entry]:
         try:
             for e in it:
                 if len(out) >= MAX_ENTRIES:
-                    raise _Fatal(f"{shown_name(str(folder))} holds more than {MAX_ENTRIES:,} entries; "
+                    raise _Fatal(f"{display_path(str(folder))} holds more than {MAX_ENTRIES:,} entries; "
                                  "nothing was read (remove what is not needed)")
                 if e.is_symlink():
                     kind = "symlink"
@@ -584,7 +543,7 @@ def _scan(folder: Path) -> list[_Entry]:
 def _cannot_read(path: Path, exc: OSError) -> str:
     """Why a folder of the stick cannot be read: gone (I/O error, vanished) or refused (loop, too long...)."""
     what = STICK_GONE if exc.errno not in _PER_FILE_ERRNOS else "cannot read"
-    return f"{what}: {shown_name(str(path))}: {exc.strerror or exc}"
+    return f"{what}: {display_path(str(path))}: {exc.strerror or exc}"
 
 
 def _litter(entry: _Entry) -> str | None:
@@ -603,33 +562,33 @@ def _find_folder(source: Path, report: ImportReport) -> Path:
     try:
         st = os.stat(source)
     except FileNotFoundError:
-        raise _Fatal(f"{shown_name(str(source))}: no such folder") from None
+        raise _Fatal(f"{display_path(str(source))}: no such folder") from None
     except OSError as exc:
         raise _Fatal(_cannot_read(source, exc)) from None
     if not stat.S_ISDIR(st.st_mode):
-        raise _Fatal(f"{shown_name(str(source))}: not a folder")
+        raise _Fatal(f"{display_path(str(source))}: not a folder")
     entries = _scan(source)
-    litter = [f"{shown_name(e.name)}: {why}" for e in entries if (why := _litter(e)) and why != "hidden"]
+    litter = [f"{display_path(e.name)}: {why}" for e in entries if (why := _litter(e)) and why != "hidden"]
     candidates = [e for e in entries if fold(e.name) == FOLDER_NAME]
     for e in candidates:
         if e.kind == "symlink":
-            report.rejected.append(FileProblem(shown_name(e.name), 1, 1, "is a symbolic link; copy the folder itself"))
+            report.rejected.append(FileProblem(display_path(e.name), 1, 1, "is a symbolic link; copy the folder itself"))
     folders = [e for e in candidates if e.kind == "dir"]
     if folders:
         chosen = next((e for e in folders if e.name == FOLDER_NAME), folders[0])
         for other in folders:
             if other is not chosen:
-                report.warnings.append(FileProblem(shown_name(other.name), 1, 1,
-                                                   f"ignored: {shown_name(chosen.name)} is the one read"))
+                report.warnings.append(FileProblem(display_path(other.name), 1, 1,
+                                                   f"ignored: {display_path(chosen.name)} is the one read"))
         report.skipped += litter
         return chosen.path
     if fold(source.resolve().name) == FOLDER_NAME:
         return source
     loose = [e.name for e in entries if is_routine_name(e.name) and e.kind == "file"]
     if loose:
-        raise _Fatal(f"no '{FOLDER_NAME}' folder in {shown_name(str(source))} ({len(loose)} routine file"
+        raise _Fatal(f"no '{FOLDER_NAME}' folder in {display_path(str(source))} ({len(loose)} routine file"
                      f"{'s' if len(loose) != 1 else ''} at its top: put them in a folder named {FOLDER_NAME})")
-    raise _Fatal(f"no '{FOLDER_NAME}' folder in {shown_name(str(source))}")
+    raise _Fatal(f"no '{FOLDER_NAME}' folder in {display_path(str(source))}")
 
 
 class _Budget:
@@ -652,7 +611,7 @@ def _read(path: Path, limit: int) -> tuple[int, bytes]:
     except OSError as exc:
         if exc.errno in _PER_FILE_ERRNOS:
             raise
-        raise _Fatal(f"{STICK_GONE} ({shown_name(path.name)}: {exc.strerror or exc})") from None
+        raise _Fatal(f"{STICK_GONE} ({display_path(path.name)}: {exc.strerror or exc})") from None
 
 
 # ---------------------------------------------------------------- icons
@@ -727,7 +686,7 @@ def _refuse_overlap(source: Path, library: Path) -> None:
         return
     for place in places:
         if src == place or place in src.parents or src in place.parents:
-            raise _Fatal(f"the library {shown_name(str(library))} and the source {shown_name(str(source))} overlap "
+            raise _Fatal(f"the library {display_path(str(library))} and the source {display_path(str(source))} overlap "
                          "(one is inside the other); nothing was written: choose a library outside the source")
 
 
@@ -739,20 +698,20 @@ def _import(folder: Path, entries: list[_Entry], library: Path, report: ImportRe
         why = _litter(e)
         if why:
             if is_routine_name(e.name) or e.name.startswith("._") or why != "hidden":
-                report.skipped.append(f"{shown_name(e.name)}: {why}")
+                report.skipped.append(f"{display_path(e.name)}: {why}")
             continue
         if is_routine_name(e.name):
             candidates.append(e)
         elif e.kind == "dir":
-            report.skipped.append(f"{shown_name(e.name)}: a folder; only the files at the top of "
-                                  f"{shown_name(folder.name)} are read")
+            report.skipped.append(f"{display_path(e.name)}: a folder; only the files at the top of "
+                                  f"{display_path(folder.name)} are read")
     if not candidates:
-        raise _Fatal(f"no routine files (*.yaml, *.yml) in {shown_name(str(folder))}")
+        raise _Fatal(f"no routine files (*.yaml, *.yml) in {display_path(str(folder))}")
 
     rejected_keys: list[str] = []  # case-folded file names whose previous version may be kept
 
     def reject(e: _Entry, message: str, line: int = 1, col: int = 1) -> None:
-        report.rejected.append(FileProblem(shown_name(e.name), line, col, message))
+        report.rejected.append(FileProblem(display_path(e.name), line, col, message))
         rejected_keys.append(fold(e.name))
 
     if len(candidates) > MAX_ROUTINE_FILES:
@@ -763,8 +722,8 @@ def _import(folder: Path, entries: list[_Entry], library: Path, report: ImportRe
     for above in (library.parent, *library.parent.parents):
         if os.path.lexists(above):
             if not above.is_dir():
-                raise _Fatal(f"cannot write the library {shown_name(str(library))}: "
-                             f"{shown_name(str(above))} is not a folder")
+                raise _Fatal(f"cannot write the library {display_path(str(library))}: "
+                             f"{display_path(str(above))} is not a folder")
             break
     try:
         library.parent.mkdir(parents=True, exist_ok=True)
@@ -772,8 +731,8 @@ def _import(folder: Path, entries: list[_Entry], library: Path, report: ImportRe
             _import_locked(folder, candidates, by_name, library, report, reject, rejected_keys)
     except OSError as exc:  # the device's own storage failed (full, read-only, I/O error) before the switch
         if not report.library_changed:
-            raise _Fatal(f"cannot write the library {shown_name(str(library))}: {exc.strerror or exc}") from None
-        report.warnings.append(FileProblem(shown_name(str(library)), 1, 1,
+            raise _Fatal(f"cannot write the library {display_path(str(library))}: {exc.strerror or exc}") from None
+        report.warnings.append(FileProblem(display_path(str(library)), 1, 1,
                                            f"switched, but not flushed: {exc.strerror or exc}"))
 
 
@@ -808,15 +767,15 @@ def _import_locked(folder: Path, candidates: list[_Entry], by_name: dict[str, _E
                 os.rename(new, staging)
         report.library_changed = new is not None and _is_current(library, new)
         if not report.library_changed:
-            raise _Fatal(f"cannot write the library {shown_name(str(library))}: {exc.strerror or exc}") from None
-        report.warnings.append(FileProblem(shown_name(str(library)), 1, 1,
+            raise _Fatal(f"cannot write the library {display_path(str(library))}: {exc.strerror or exc}") from None
+        report.warnings.append(FileProblem(display_path(str(library)), 1, 1,
                                            f"switched, but not flushed: {exc.strerror or exc}"))
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     if old is not None and os.path.realpath(old.parent) != os.path.realpath(versions):
-        report.warnings.append(FileProblem(shown_name(str(library)), 1, 1, (
-            f"was a link to {shown_name(str(old))}, which the device did not make: that folder is left as it is, "
+        report.warnings.append(FileProblem(display_path(str(library)), 1, 1, (
+            f"was a link to {display_path(str(old))}, which the device did not make: that folder is left as it is, "
             "and is no longer the library")))
     _cleanup(library, report.kept_user)
 
@@ -836,7 +795,7 @@ def _stage(folder: Path, candidates: list[_Entry], by_name: dict[str, _Entry], o
 
     for e in candidates:
         key = fold(e.name)
-        shown = shown_name(e.name)
+        shown = display_path(e.name)
         if key in seen_keys:
             report.rejected.append(FileProblem(shown, 1, 1, f"same file name as {seen_keys[key]} "
                                                             "(names are compared ignoring case)"))
@@ -909,9 +868,9 @@ def _stage(folder: Path, candidates: list[_Entry], by_name: dict[str, _Entry], o
             if problem is None:
                 stored_icons.add(target)
                 continue
-            line, col = _icon_mark(staged, shown_name(e.name), index)
+            line, col = _icon_mark(staged, display_path(e.name), index)
             kind, message = problem
-            located = FileProblem(shown_name(e.name), line, col, f"icon '{stretch.icon}': {message}")
+            located = FileProblem(display_path(e.name), line, col, f"icon '{stretch.icon}': {message}")
             (report.warnings if kind == "warning" else report.rejected).append(located)
 
     if old is not None:
@@ -932,7 +891,7 @@ def _stage_icon(folder: Path, by_name: dict[str, _Entry], target: str, staging: 
     entry = by_name.get(fold(target))
     if entry is None:
         return ("warning", f"{target} not found beside the routine; the generic icon is shown")
-    shown = shown_name(entry.name)
+    shown = display_path(entry.name)
     if entry.kind == "symlink":
         return ("problem", f"{shown} is a symbolic link; copy the image itself")
     if entry.kind != "file":
@@ -971,7 +930,7 @@ def _keep_previous(old: Path, staging: Path, keys: list[str], names: dict[str, s
         if path is None or (staging / key).exists():
             continue
         try:
-            routine = load_routine(path, display=f"library/{shown_name(path.name)}")
+            routine = load_routine(path, display=f"library/{display_path(path.name)}")
             raw = path.read_bytes()
         except FileError as exc:
             if exc.unreadable:  # the library's own storage failed: stop, leaving the library as it was
@@ -981,12 +940,12 @@ def _keep_previous(old: Path, staging: Path, keys: list[str], names: dict[str, s
             continue
         folded = fold(routine.name)
         if folded in names:
-            report.warnings.append(FileProblem(shown_name(key), 1, 1, f"previous version not kept: its name "
+            report.warnings.append(FileProblem(display_path(key), 1, 1, f"previous version not kept: its name "
                                                                       f"'{routine.name}' is now used by {names[folded]}"))
             continue
-        names[folded] = f"previous {shown_name(key)}"
+        names[folded] = f"previous {display_path(key)}"
         _write_durable(staging / key, raw)
-        report.kept_previous.append(f"{routine.name} ({shown_name(key)})")
+        report.kept_previous.append(f"{routine.name} ({display_path(key)})")
         for stretch in routine.stretches:
             target = icon_filename(stretch.icon)
             if stretch.icon in BUILTIN_ICONS or target in stored_icons or target not in made:
@@ -1063,7 +1022,7 @@ def load_library(library: Path) -> tuple[list[Routine], list[FileProblem]]:
     try:
         _load_stored(library, routines, problems)
     except OSError as exc:  # the device's own storage failing: report, never raise
-        problems.append(FileProblem(shown_name(str(library)), 1, 1, f"cannot read the library: {exc.strerror or exc}"))
+        problems.append(FileProblem(display_path(str(library)), 1, 1, f"cannot read the library: {exc.strerror or exc}"))
     return routines, problems
 
 
@@ -1075,7 +1034,7 @@ def _load_stored(library: Path, routines: list[Routine], problems: list[FileProb
         if folder is None:
             return
         for path in routine_files(folder):
-            display = f"library/{shown_name(path.name)}"
+            display = f"library/{display_path(path.name)}"
             try:
                 routine = load_routine(path, display=display)
             except FileError as exc:
@@ -1116,7 +1075,7 @@ def import_command(source: Path, library: Path, out: TextIO | None = None) -> in
     report = import_routines(Path(source), Path(library))
     text = report.text()
     if report.folder:
-        where = shown_name(str(Path(report.folder) / REPORT_NAME))
+        where = display_path(str(Path(report.folder) / REPORT_NAME))
         text += (f"Report written to {where}\n" if report.report_written
                  else f"Report not written to the stick ({report.report_error}): {where}\n")
     _write(out, text)
@@ -1127,14 +1086,14 @@ def routines_command(library: Path, out: TextIO | None = None) -> int:
     """``stretchbox routines [--library DIR]``: list the routines; 1 when the library has problems."""
     out = out or sys.stdout
     infos, problems = list_routines(Path(library))
-    lines = [f"Library: {shown_name(str(library))}"]
+    lines = [f"Library: {display_path(str(library))}"]
     width = max((len(i.name) for i in infos), default=0)
     for i in infos:
         kind = "built-in" if i.builtin else "library "
         n = f"{i.stretches} stretch{'es' if i.stretches != 1 else ''}"
-        lines.append(f"  {kind}  {i.name:<{width}}  {n:>12}  {clock_text(i.seconds):>6}  {shown_name(i.file)}")
+        lines.append(f"  {kind}  {i.name:<{width}}  {n:>12}  {clock_text(i.seconds):>6}  {display_path(i.file)}")
     lines.append(f"{len(infos)} routine{'s' if len(infos) != 1 else ''}")
-    lines += [f"problem: {_one_line(str(p))}" for p in problems]
+    lines += [f"problem: {printable(str(p))}" for p in problems]
     _write(out, "\n".join(lines) + "\n")
     return 1 if problems else 0
 
