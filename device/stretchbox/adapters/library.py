@@ -212,8 +212,9 @@ class ImportReport:
         return f"{head}; {first}" if first else head
 
     def report_note(self) -> str | None:
-        """Why IMPORT-REPORT.txt is not on the stick, in a few words (None when it is, or no folder was found)."""
-        if self.report_written or self.folder is None:
+        """Why IMPORT-REPORT.txt is not on the stick, in a few words (None when it is, or no folder was found,
+        or the stick was read-only: the device always mounts sticks so, and saying it on every import is noise)."""
+        if self.report_written or self.folder is None or self.report_error == READ_ONLY_STICK:
             return None
         return f"no report on the stick: {self.report_error or 'not written'}"
 
@@ -991,9 +992,13 @@ def write_stick_report(folder: Path, report: ImportReport) -> tuple[bool, str | 
     return False, why
 
 
+# Why a report is missing when the stick is mounted read-only, as the device always mounts it.
+READ_ONLY_STICK = "the stick is read-only"
+
+
 def _report_error(folder: Path, exc: OSError) -> str:
     if exc.errno == errno.EROFS:
-        return "the stick is read-only"
+        return READ_ONLY_STICK
     if exc.errno in (errno.EISDIR, errno.ENOTEMPTY, errno.EEXIST):
         for name in (REPORT_NAME, "IMPORT-REPORT.tmp"):
             if (folder / name).is_dir() and not (folder / name).is_symlink():
