@@ -17,6 +17,7 @@ from stretchbox.cli import main
 from stretchbox.config import Config
 from stretchbox.core.frame import Frame
 from stretchbox.render import Renderer
+from tests.doubles.i2c_bus import Board, Bus, Panel, install
 
 RENDER = Renderer((128, 64)).render
 HOLD = Frame("hold", name="Calf", icon="calf", side="left", seconds=30, index=6, count=6, progress=0.9)
@@ -258,14 +259,15 @@ def test_every_luma_oled_driver_takes_our_frames_or_refuses_the_size():
 
 
 def test_device_from_args_uses_lumas_cmdline_and_insists_on_display_and_mode_1(monkeypatch):
-    from luma.core import cmdline
+    import luma.oled.device
 
     from stretchbox.adapters.display import device_from_args
 
-    seen = []
-    monkeypatch.setattr(cmdline, "create_device", lambda args: seen.append(args) or make_device(args.display))
+    board = Board({3: Bus({0x3C: Panel("sh1106")})})
+    install(monkeypatch, board)
     device = device_from_args(["--display", "sh1106", "--interface", "i2c", "--i2c-port", "3"])
-    assert device.mode == "1" and seen[0].display == "sh1106" and seen[0].mode == "1" and seen[0].i2c_port == 3
+    assert isinstance(device, luma.oled.device.sh1106) and device.mode == "1"
+    assert board.buses[3].panels[0x3C].inits == 1 and board.buses[3].open_handles == 1
     with pytest.raises(ValueError, match="--display"):
         device_from_args(["--interface", "i2c"])
     with pytest.raises(ValueError, match="1-bit"):

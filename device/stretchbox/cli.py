@@ -494,8 +494,8 @@ class DisplayChoice:
 
         try:
             device = self._open()
+            self._ready.append(device)  # the panel output's even if this frame fails: it owns the bus handle
             device.display(self.render(frame))
-            self._ready.append(device)
         except DISPLAY_FAULTS as exc:  # the panel output retries with backoff and logs the fault once
             import logging
 

@@ -121,12 +121,45 @@ def device_from_args(argv: Sequence[str]):
         raise ValueError(f"the screens are 1-bit: --mode 1, not {args.mode}")
     args.mode = "1"
     try:
-        device = cmdline.create_device(args)
+        device = _create_device(cmdline, args)
     except (DeviceNotFoundError, DevicePermissionError) as exc:
         raise OSError(f"display not reachable: {exc}") from exc
     if device is None:
         raise ValueError(f"luma cannot make a display {args.display!r}")
     return device
+
+
+# A command each chip ignores: sent first, it tells whether anything answers at the address.
+NOP = {"ssd1306": 0xE3, "sh1106": 0xE3, "ssd1309": 0xE3, "ssd1305": 0xE3, "sh1107": 0xE3}
+
+
+def _create_device(cmdline, args):
+    """luma's ``cmdline.create_device``, except that a panel that does not answer costs nothing.
+
+    luma's oled drivers open the bus, then send their init sequence from the
+    constructor: when that raises, nobody holds the half-made device but luma's
+    own atexit hook, which keeps it (~340 KB for an ssd1306) and its open
+    ``/dev/i2c-N`` handle until exit. Retried once a second with the panel
+    unplugged, that is a leak of file descriptors and memory. Here the bus is
+    closed whenever making the device fails, and a NOP is sent first, so a
+    missing panel is found before any device exists.
+    """
+    import luma.core.framebuffer
+    import luma.oled.device
+
+    if args.display not in cmdline.get_display_types().get("oled", []):
+        return cmdline.create_device(args)
+    interface = getattr(cmdline.make_interface(args), args.interface)()  # opens /dev/i2c-N (or spidev)
+    try:
+        if args.interface == "i2c" and args.display in NOP:
+            interface.command(NOP[args.display])  # nothing at the address: DeviceNotFoundError, no device made
+        framebuffer = getattr(luma.core.framebuffer, args.framebuffer)(num_segments=args.num_segments,
+                                                                        debug=args.debug)
+        return getattr(luma.oled.device, args.display)(serial_interface=interface,
+                                                       **dict(vars(args), framebuffer=framebuffer))
+    except BaseException:
+        interface.cleanup()
+        raise
 
 
 def luma_args(display) -> list[str]:

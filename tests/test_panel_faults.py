@@ -1,0 +1,223 @@
+"""The panel through luma's real i2c class on an emulated bus: NACKs, EIO, unplugging, a missing panel.
+
+Every run here is the whole device (``build``, real gpiozero devices on
+MockFactory pins, the default routine) on simulated time. The display is opened
+the production way (``device_from_config``: luma's cmdline, ``i2c(port=1)``,
+``smbus2.SMBus``), and only ``smbus2.SMBus`` is replaced, by the emulated bus
+(tests/doubles/i2c_bus.py). So faults reach the app through luma's own error
+translation (a NACK on a command is a ``DeviceNotFoundError``, on data an
+``OSError``), and ``Panel.history`` is what the glass showed, when.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import logging
+import queue
+from collections.abc import Callable
+
+import pytest
+from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+from stretchbox.adapters import panel as panel_module
+from stretchbox.adapters.display import device_from_config
+from stretchbox.adapters.routines import load_builtin
+from stretchbox.app import SimClock, build, simulate
+from stretchbox.config import Config
+from stretchbox.render import Renderer
+from stretchbox.timeline import Timeline
+from tests.doubles.i2c_bus import Bus, Panel, gddram, install, one_panel
+
+RENDER = Renderer((128, 64)).render
+CHIPS = ("ssd1306", "sh1106")
+
+
+@dataclasses.dataclass
+class Run:
+    """One whole default routine on simulated time, and what came out of it."""
+
+    device: object  # stretchbox.app.Device
+    timeline: list[dict]  # phases, cues, button actions and buzzer pin changes, to the millisecond
+    screens: list[tuple[float, bytes]]  # each picture the renderer made that stayed up, as GDDRAM bytes
+    panel: Panel
+    bus: Bus
+    luma_devices: int  # luma device objects made during the run and still alive (luma's atexit keeps them)
+
+
+Actions = Callable[[Panel, Bus], list[tuple[float, Callable[[], None]]]]
+
+
+def run_routine(monkeypatch, chip: str, *, nack_rate: float = 0.0, eio_rate: float = 0.0, seed: int = 1,
+                absent: bool = False, actions: Actions = lambda panel, bus: []) -> Run:
+    """The default routine, started at t=0 by a press of A; ``actions(panel, bus)`` lists what else
+    happens, at what (simulated) time. The run ends once the routine is done and the panel drew it."""
+    import luma.core.device
+
+    board, panel = one_panel(chip, nack_rate=nack_rate, eio_rate=eio_rate, seed=seed)
+    bus = board.buses[1]
+    if absent:
+        del bus.panels[0x3C]  # nothing at the address: every transaction is refused
+    install(monkeypatch, board)
+    clock, inbox = SimClock(), queue.Queue()
+    panel.clock, panel.keep_history = clock, True
+    display = dataclasses.replace(Config().display, driver=chip)
+    rendered: list[tuple[float, object]] = []
+
+    def render(frame):
+        image = RENDER(frame)
+        rendered.append((clock.now, image))
+        return image
+
+    timeline: list[dict] = []
+    factory = MockFactory(pin_class=MockPWMPin)
+    before = _luma_devices(luma.core.device.device)
+    try:
+        device = build(Config(), load_builtin()[:1], pin_factory=factory, clock=clock, inbox=inbox,
+                       open_display=lambda: device_from_config(display), render=render,
+                       on_pin=lambda t, pin, state: timeline.append({"t": round(t, 3), "pin": pin, "state": state}),
+                       first_outputs=[Timeline(emit=timeline.append)])
+        a = factory.pin("GPIO17")
+        simulate(device.app, [(0.0, a.drive_low), (0.0, a.drive_high), *actions(panel, bus)], inbox, clock)
+    finally:
+        factory.reset()
+    return Run(device, timeline, screens_that_stayed(rendered), panel, bus,
+               _luma_devices(luma.core.device.device) - before)
+
+
+def _luma_devices(cls) -> int:
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if isinstance(o, cls))
+
+
+def screens_that_stayed(rendered: list[tuple[float, object]]) -> list[tuple[float, bytes]]:
+    """The renderer's pictures, leaving out any replaced at the same instant (never meant to be seen),
+    repeats in a row merged: what a perfect panel shows, one per second of a countdown."""
+    out: list[tuple[float, bytes]] = []
+    for i, (t, image) in enumerate(rendered):
+        if i + 1 < len(rendered) and rendered[i + 1][0] == t:
+            continue
+        data = gddram(image)
+        if not out or out[-1][1] != data:
+            out.append((t, data))
+    return out
+
+
+def shown_in_order(wanted: list[tuple[float, bytes]], history: list[tuple[float, bytes]]):
+    """Match each wanted picture to its first appearance on the glass after the previous match.
+
+    Returns (missing times, [(wanted time, time it appeared)]). Late is fine; missing or out of order is not.
+    """
+    missing, found, i = [], [], 0
+    for t, data in wanted:
+        j = i
+        while j < len(history) and history[j][1] != data:
+            j += 1
+        if j == len(history):
+            missing.append(t)
+        else:
+            found.append((t, history[j][0]))
+            i = j + 1
+    return missing, found
+
+
+@pytest.fixture(scope="module")
+def clean():
+    """The fault-free run of each chip: the timeline and the screens every faulty run must match."""
+    runs = {}
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for chip in CHIPS:
+            runs[chip] = run_routine(monkeypatch, chip)
+    return runs
+
+
+@pytest.mark.parametrize("chip", CHIPS)
+def test_the_fault_free_run_shows_every_second_of_the_routine(clean, chip):
+    run = clean[chip]
+    missing, found = shown_in_order(run.screens, run.panel.history)
+    assert missing == [] and all(t == shown for t, shown in found)  # on time, to the simulated instant
+    assert 420 < len(run.screens) < 440  # one per second: the default routine is 428 s
+    assert run.panel.inits == 1 and run.bus.faults == 0 and run.bus.open_handles == 1
+
+
+def appears(panel: Panel, bus: Bus, address: int = 0x3C) -> Callable[[], None]:
+    """The panel is connected (it powers up in its reset state: dark until initialised)."""
+    return lambda: bus.panels.__setitem__(address, panel)
+
+
+def first_shown(wanted: list[tuple[float, bytes]], history: list[tuple[float, bytes]], since: float):
+    """(time it was due, time it reached the glass) for the screen up at ``since``."""
+    due, data = [(t, d) for t, d in wanted if t <= since][-1]
+    return due, min(t for t, d in history if d == data and t >= since)
+
+
+@pytest.mark.parametrize("chip", CHIPS)
+def test_a_panel_missing_at_start_costs_nothing_but_the_picture_and_draws_once_connected(
+        monkeypatch, caplog, clean, chip):
+    caplog.set_level(logging.INFO, logger="stretchbox")
+    run = run_routine(monkeypatch, chip, absent=True, actions=lambda panel, bus: [(200.0, appears(panel, bus))])
+    assert run.timeline == clean[chip].timeline  # buttons and buzzer ran the routine regardless
+    faults = [r for r in caplog.records if "display fault" in r.getMessage()]
+    back = [r for r in caplog.records if "answering again" in r.getMessage()]
+    assert len(faults) == 1 and len(back) == 1, [r.getMessage() for r in caplog.records]
+    assert run.device.panel.faults >= 200  # one try per second of countdown, logged once
+    assert run.panel.inits == 1 and run.panel.lit
+    due, shown = first_shown(clean[chip].screens, run.panel.history, 200.0)
+    assert shown - 200.0 <= 1.0  # mid-countdown: the next second tries again
+    later = [(t, d) for t, d in clean[chip].screens if t > 200.0]
+    assert shown_in_order(later, run.panel.history)[0] == []
+    assert run.bus.most_open == 1 and run.bus.open_handles == 1
+
+
+@pytest.mark.parametrize("chip", CHIPS)
+def test_a_panel_missing_for_a_whole_routine_never_holds_more_than_one_bus_handle(monkeypatch, clean, chip):
+    """Every try opens /dev/i2c-1 (luma's i2c(port=1)); every try that fails must close it again."""
+    run = run_routine(monkeypatch, chip, absent=True, actions=lambda panel, bus: [(440.0, appears(panel, bus))])
+    assert run.timeline == clean[chip].timeline
+    assert run.bus.opened > 428  # a try for each second of the routine, and a few after
+    assert run.bus.most_open == 1 and run.bus.open_handles == 1  # the panel's, once it appeared
+    assert run.luma_devices <= 1  # no half-made drivers kept alive by luma's atexit hook
+    due, shown = first_shown(clean[chip].screens, run.panel.history, 440.0)
+    assert due < 440.0 and shown - 440.0 <= panel_module.BACKOFF_MAX  # the summary stays: backoff's bound
+    assert run.panel.lit and run.panel.visible() == clean[chip].screens[-1][1]
+
+
+def test_a_panel_pulled_out_while_luma_initialises_it_leaves_no_bus_handle_open(monkeypatch):
+    board, panel = one_panel()
+    bus = board.buses[1]
+    install(monkeypatch, board)
+    transfer = bus.transfer
+
+    def pulled_after_the_first_two(*args):
+        if bus.transactions == 2:
+            panel.unplug()  # the NOP and the init sequence got through; the contrast does not
+        return transfer(*args)
+
+    monkeypatch.setattr(bus, "transfer", pulled_after_the_first_two)
+    with pytest.raises(OSError, match="not reachable"):
+        device_from_config(Config().display)
+    assert bus.transactions == 3 and bus.opened == 1 and bus.open_handles == 0
+
+
+def test_a_splash_that_fails_hands_its_device_on_instead_of_dropping_its_bus_handle(monkeypatch):
+    from stretchbox.cli import open_display
+    from stretchbox.core.frame import Frame
+
+    board, panel = one_panel()
+    bus = board.buses[1]
+    install(monkeypatch, board)
+    transfer = bus.transfer
+
+    def pulled_once_initialised(*args):
+        if panel.inits == 1:
+            panel.unplug()
+        return transfer(*args)
+
+    monkeypatch.setattr(bus, "transfer", pulled_once_initialised)
+    choice = open_display("ssd1306", Config())
+    choice.splash(Frame("splash", title="stretchbox", text="starting..."))  # the panel is pulled mid-splash
+    assert not panel.plugged and bus.opened == 1 and bus.open_handles == 1
+    device = choice.open()  # what the panel output gets first: the same device, no second handle
+    assert bus.opened == 1
+    device.cleanup()
+    assert bus.open_handles == 0
