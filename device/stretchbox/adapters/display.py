@@ -66,23 +66,6 @@ class RecordingSerial:
         return b"".join(c.payload for c in self.calls if c.kind == "data")
 
 
-class FaultySerial(RecordingSerial):
-    """Raises OSError(121, Remote I/O error) on every ``every``-th call: a loose I2C wire."""
-
-    def __init__(self, every: int, clock: Callable[[], float] = lambda: 0.0):
-        super().__init__(clock=clock)
-        self.every = every
-        self.count = 0
-        self.faults = 0
-
-    def _record(self, kind: str, payload: bytes) -> None:
-        self.count += 1
-        if self.count % self.every == 0:
-            self.faults += 1
-            raise OSError(121, "Remote I/O error")
-        super()._record(kind, payload)
-
-
 def make_device(name: str, serial=None, *, width: int = 128, height: int = 64, rotate: int = 0):
     """A real luma.oled driver over ``serial`` (a recording one if None); raises OSError like the bus.
 
