@@ -152,6 +152,26 @@ def first_shown(wanted: list[tuple[float, bytes]], history: list[tuple[float, by
 
 
 @pytest.mark.parametrize("chip", CHIPS)
+def test_a_panel_unplugged_for_30_s_mid_routine_is_initialised_again_and_shows_the_current_screen(
+        monkeypatch, caplog, clean, chip):
+    caplog.set_level(logging.INFO, logger="stretchbox")
+    run = run_routine(monkeypatch, chip, actions=lambda panel, bus: [(100.0, panel.unplug), (130.0, panel.plug)])
+    assert run.timeline == clean[chip].timeline  # the timer and the buzzer never noticed
+    assert run.panel.inits == 2 and run.panel.lit  # plugged back = powered up dark: luma's init ran again
+    assert not [t for t, _ in run.panel.history if 100.0 < t < 130.0]  # nothing reached it meanwhile
+    due, shown = first_shown(clean[chip].screens, run.panel.history, 130.0)
+    assert shown - 130.0 <= panel_module.BACKOFF_MAX
+    assert shown - 130.0 <= 1.0  # in a countdown the next second tries again: no waiting for the backoff
+    later = [(t, d) for t, d in clean[chip].screens if t > 130.0]
+    assert shown_in_order(later, run.panel.history)[0] == []
+    faults = [r for r in caplog.records if "display fault" in r.getMessage()]
+    back = [r for r in caplog.records if "answering again" in r.getMessage()]
+    assert len(faults) == 1 and len(back) == 1  # one outage, logged once
+    assert run.device.panel.faults >= 29  # a try each second while it was out
+    assert run.bus.most_open == 1 and run.bus.open_handles == 1
+
+
+@pytest.mark.parametrize("chip", CHIPS)
 def test_a_panel_missing_at_start_costs_nothing_but_the_picture_and_draws_once_connected(
         monkeypatch, caplog, clean, chip):
     caplog.set_level(logging.INFO, logger="stretchbox")
