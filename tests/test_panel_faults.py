@@ -218,6 +218,23 @@ def test_five_percent_of_transactions_refused_change_nothing_but_a_little_latene
     assert run.bus.most_open == 1  # one handle on /dev/i2c-1 at a time
 
 
+@pytest.mark.parametrize("chip", CHIPS)
+def test_noise_and_an_unplug_every_minute_hold_one_bus_handle_and_lose_no_second_while_plugged(
+        monkeypatch, clean, chip):
+    def cycles(panel, bus):
+        return [(t, action) for start in range(30, 420, 60) for t, action in
+                ((start + 0.3, panel.unplug), (start + 20.0, panel.plug))]
+
+    run = run_routine(monkeypatch, chip, nack_rate=0.05, seed=5, actions=cycles)
+    assert run.timeline == clean[chip].timeline
+    assert run.panel.inits == 1 + 7 and run.panel.lit  # initialised again after each of the 7 plugs
+    assert run.bus.most_open == 1 and run.bus.open_handles == 1 and run.bus.opened > 7 * 19
+    # each re-open leaves the closed driver to luma's atexit hook (memory, no handle): one per outage
+    assert run.luma_devices <= 1 + 7
+    plugged = [(t, d) for t, d in clean[chip].screens if (t - 30) % 60 >= 21 or t < 30]
+    assert shown_in_order(plugged, run.panel.history)[0] == []
+
+
 def _data_sent_again_alone(self, data):
     self._send(lambda: self.serial.data(data), lambda: self.serial.data(data))
 
