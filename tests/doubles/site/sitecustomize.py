@@ -5,19 +5,24 @@
 what the panel shows is appended to ``panel_log`` as a JSON line ``{"t": monotonic,
 "lit": bool, "hex": visible bytes}``, so a test reads what the glass showed and when.
 ``"absent": true`` leaves the address empty (a panel not connected).
+
+``STRETCHBOX_EMULATED_BUTTONS='{"fifo": "/path"}'``: a thread reads lines like
+``GPIO17 low`` from that FIFO and drives gpiozero's mock pins (``tests/doubles/fifo_buttons.py``),
+so a test presses the buttons of a process it did not start (a systemd service).
 """
 
 import json
 import os
 import sys
 
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 _spec = os.environ.get("STRETCHBOX_EMULATED_I2C")
 if _spec:
     import time
 
     import smbus2
 
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__)))))
+    sys.path.insert(0, _REPO)
     from tests.doubles.i2c_bus import Board, Bus, Panel
 
     _options = json.loads(_spec)
@@ -39,3 +44,11 @@ if _spec:
                                                  eio_rate=_options.get("eio_rate", 0.0),
                                                  seed=_options.get("seed", 0))})
     smbus2.SMBus = _board.smbus_class()
+
+_buttons = os.environ.get("STRETCHBOX_EMULATED_BUTTONS")
+if _buttons:
+    if _REPO not in sys.path:
+        sys.path.insert(0, _REPO)
+    from tests.doubles.fifo_buttons import serve
+
+    serve(json.loads(_buttons)["fifo"])
