@@ -12,6 +12,12 @@ python3 -m venv "$work/venv"
 cd "$work"   # nowhere near the repo
 unzip -l "$work"/dist/stretchbox-*.whl | grep -q 'stretchbox/routines/post-run.yaml' \
     || { echo "wheel-check: routines missing from the wheel" >&2; exit 1; }
+# Every asset file is in the wheel: a font format missing from package-data (the .otb pixel font
+# once was) fails only when a message screen is first drawn on the device.
+listing=$(unzip -l "$work"/dist/stretchbox-*.whl)
+(cd "$repo" && find assets -type f ! -path '*/__pycache__/*' ! -name '*.pyc') | while read -r asset; do
+    grep -q "stretchbox/$asset\$" <<<"$listing" || { echo "wheel-check: $asset missing from the wheel" >&2; exit 1; }
+done
 "$work/venv/bin/stretchbox" validate "$("$work/venv/bin/python" -c 'import stretchbox.resources as r; print(r.data_dir("routines"))')"
 "$work/venv/bin/python" - <<'PY'
 import stretchbox.resources as r

@@ -7,19 +7,24 @@ Every change of what the panel shows is appended to ``panel_log`` as a JSON line
 showed and when; every transaction the bus refused, to ``fault_log`` as ``{"t": monotonic,
 "errno": 121 or 5, "control": 0 (command) or 64 (data)}``, so a test knows the faults happened.
 ``"absent": true`` leaves the address empty (a panel not connected).
+
+``STRETCHBOX_EMULATED_BUTTONS='{"fifo": "/path"}'``: a thread reads lines like
+``GPIO17 low`` from that FIFO and drives gpiozero's mock pins (``tests/doubles/fifo_buttons.py``),
+so a test presses the buttons of a process it did not start (a systemd service).
 """
 
 import json
 import os
 import sys
 
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 _spec = os.environ.get("STRETCHBOX_EMULATED_I2C")
 if _spec:
     import time
 
     import smbus2
 
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__)))))
+    sys.path.insert(0, _REPO)
     from tests.doubles.i2c_bus import Board, Bus, Panel
 
     _options = json.loads(_spec)
@@ -54,3 +59,11 @@ if _spec:
 
         _bus.transfer = _transfer
     smbus2.SMBus = _board.smbus_class()
+
+_buttons = os.environ.get("STRETCHBOX_EMULATED_BUTTONS")
+if _buttons:
+    if _REPO not in sys.path:
+        sys.path.insert(0, _REPO)
+    from tests.doubles.fifo_buttons import serve
+
+    serve(json.loads(_buttons)["fifo"])
