@@ -119,9 +119,10 @@ def format_path(path: Path) -> str:
     return out
 
 
-# Linear by construction: ASCII digits and spaces only, possessive quantifiers (no backtracking),
-# and never applied to more than MAX_DURATION_TEXT characters.
-_DURATION = re.compile(r"(?:([0-9]++)[ \t]*+[mM])?+[ \t]*+(?:([0-9]++)[ \t]*+[sS])?+")
+# Bounded by construction: ASCII digits and spaces only, and never applied to more than
+# MAX_DURATION_TEXT characters, so backtracking has nowhere to go. No possessive quantifiers or
+# atomic groups: Bookworm's Python 3.11.2 mis-matches them ("20s" fails), fixed only in later 3.11s.
+_DURATION = re.compile(r"(?:([0-9]+)[ \t]*[mM])?[ \t]*(?:([0-9]+)[ \t]*[sS])?")
 MAX_DURATION_TEXT = 20
 _DURATION_HINT = "expected a duration like 30, '30s' or '1m30s'"
 # Letters that stand in for digits when typed in a hurry: "3O" is 30, "l5" is 15.
