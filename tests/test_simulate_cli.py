@@ -97,3 +97,60 @@ def test_the_configs_resume_lead_is_used_unless_the_option_overrides_it(tmp_path
     leads = [r["seconds"] for r in simulate(capsys, "--config", str(config), "--resume-lead", "1",
                                             "--press", "20:a", "--press", "30:a") if r.get("phase") == "lead-in"]
     assert leads == [1.0]
+
+
+# ---- the output is the contract: recorded before `simulate` stopped stepping every second -------------
+# Each script's stdout is kept in tests/golden/simulate/NAME.out and must stay byte-identical
+# (rewrite with --update-golden only for a deliberate change of behaviour, and review the diff).
+GOLDEN_DIR = __import__("pathlib").Path(__file__).parent / "golden" / "simulate"
+ODD_ROUTINE = """\
+schema: 1
+name: Odd timings
+min_hold: 20
+cues: {countdown: off, next-stretch: [400, 100, 400], go: [50]}
+defaults: {prepare: 3, hold: 21, switch: 0, rest: 0}
+stretches:
+  - {name: One, icon: calf, sides: left}
+  - {name: Two, icon: calf, sides: none, prepare: 0}
+  - {name: Three, icon: calf, sides: both, hold: 22, switch: 2, rest: 4}
+  - {name: Four, icon: calf, sides: right}
+"""
+GOLDEN_CONFIGS = {
+    "passive.yaml": "buzzer: {kind: passive, pin: GPIO13, vibration_pin: GPIO23}\n"
+                    "session: {pause_timeout: 10s}\nidle: {dim_after: 1, off_after: 2, shift_every: 1}\n",
+    "quiet.yaml": "buzzer: {quiet: true}\nsession: {resume_lead: 0}\n",
+}
+GOLDEN_SCRIPTS = {
+    "default": ["--json"],
+    "controls": ["--json", "--press", "20.25:a", "--press", "30:a", "--press", "50:b:1.2", "--press", "60:b",
+                 "--press", "100.5:a:2.5"],
+    "controls-table": ["--press", "20.25:a", "--press", "30:a", "--press", "50:b:1.2", "--press", "60:b",
+                       "--press", "100.5:a:2.5"],
+    "gif-script": ["--json", "--press", "20:a", "--press", "24:a", "--press", "100:b", "--press", "200:b:1.2"],
+    "power-menu": ["--json", "--press", "100:b", "--press", "150:ab:3.2", "--press", "155:b", "--press", "170:a:2.2"],
+    "power-off": ["--json", "--press", "50:ab:3.5", "--press", "56:a", "--press", "120:a"],
+    "pause-forgotten": ["--json", "--press", "20:a"],
+    "dismiss-restart": ["--json", "--press", "430:a", "--press", "431:a"],
+    "wake-swallowed": ["--json", "--press", "600:a", "--press", "601:a", "--press", "602:a"],
+    "one-button": ["--json", "--one-button", "--press", "20:a", "--press", "21:a", "--press", "30:a:1.5",
+                   "--press", "60:a:3.5"],
+    "passive-vibration": ["--json", "--config", "{passive.yaml}", "--resume-lead", "1", "--press", "20:a",
+                          "--press", "25:a", "--press", "40.5:a"],
+    "quiet-odd": ["--json", "--config", "{quiet.yaml}", "{odd.yaml}", "--press", "10.3:a", "--press", "10.7:a",
+                  "--press", "30.125:b", "--press", "33:b:1.25", "--press", "70.01:a"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_SCRIPTS))
+def test_simulate_output_is_byte_identical_to_the_recorded_one(name, tmp_path, capsys, update_golden):
+    (tmp_path / "odd.yaml").write_text(ODD_ROUTINE)
+    for file, text in GOLDEN_CONFIGS.items():
+        (tmp_path / file).write_text(text)
+    args = [str(tmp_path / a[1:-1]) if a.startswith("{") else a for a in GOLDEN_SCRIPTS[name]]
+    assert main(["simulate", *args]) == 0
+    out = capsys.readouterr().out
+    golden = GOLDEN_DIR / f"{name}.out"
+    if update_golden:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(out)
+    assert out == golden.read_text(), f"simulate {' '.join(GOLDEN_SCRIPTS[name])}: output changed"
