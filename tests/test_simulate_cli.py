@@ -1,6 +1,7 @@
 """`stretchbox simulate`: the whole program on a simulated clock, as JSON lines or a table."""
 
 import json
+import time
 import subprocess
 import sys
 
@@ -154,3 +155,64 @@ def test_simulate_output_is_byte_identical_to_the_recorded_one(name, tmp_path, c
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(out)
     assert out == golden.read_text(), f"simulate {' '.join(GOLDEN_SCRIPTS[name])}: output changed"
+
+
+# ---- no hang, and a cost that grows with the events, not the simulated seconds ---------------------------
+def limits_routine(path, hold=3600):
+    """A routine at the format's own limits: 100 stretches (MAX_STRETCHES), every phase MAX_DURATION."""
+    from stretchbox.core.routine import MAX_DURATION, MAX_STRETCHES
+
+    d = MAX_DURATION if hold == 3600 else hold
+    lines = ["schema: 1", "name: Limits", f"defaults: {{prepare: {d}, hold: {hold}, switch: {d}, rest: {d}}}",
+             "stretches:"] + [f"  - {{name: S{i}, icon: calf}}" for i in range(MAX_STRETCHES)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_routine_at_the_formats_limits_simulates_in_under_two_seconds(tmp_path, capsys):
+    path = limits_routine(tmp_path / "limits.yaml")
+    started = time.perf_counter()
+    records = simulate(capsys, str(path), "--press", "1000000.5:a", "--press", "1000100.25:a")
+    took = time.perf_counter() - started
+    assert took < 2.0, f"{took:.2f} s for a routine of 1,796,400 simulated seconds"
+    assert records[-1] == {"event": "summary", "duration": 1796499.75, "completed": 100, "skipped": 0,
+                           "stopped": False, "total": 100}
+    assert sum(r.get("cue") == "countdown" for r in records) == 200 * 3  # every hold still counts down
+
+
+def test_simulation_steps_grow_with_events_not_with_seconds(tmp_path):
+    """Without frame outputs, 20 s holds and 3600 s holds take the same number of steps."""
+    import queue
+
+    from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+    from stretchbox.adapters.routines import load_routine
+    from stretchbox.app import App, SimClock, build, direct_presses, ScheduledPress
+    from stretchbox.app import simulate as run
+    from stretchbox.config import Config
+
+    def steps(hold, frames):
+        routine = load_routine(limits_routine(tmp_path / f"r{hold}.yaml", hold=hold))
+        clock, inbox, factory = SimClock(), queue.Queue(), MockFactory(pin_class=MockPWMPin)
+        try:
+            device = build(Config(), [routine], pin_factory=factory, clock=clock, inbox=inbox, frames=frames)
+            count = [0]
+            step = device.app.step
+            device.app.step = lambda event: (count.__setitem__(0, count[0] + 1), step(event))[1]
+            run(device.app, direct_presses([ScheduledPress(0.0, "a")], inbox), inbox, clock)
+            assert device.app.session.state == "done" and isinstance(device.app, App)
+            return count[0]
+        finally:
+            factory.reset()
+
+    assert steps(20, frames=False) == steps(3600, frames=False) < 10_000
+    assert steps(20, frames=True) > steps(20, frames=False)  # a screen needs its seconds
+
+
+@pytest.mark.parametrize("presses", [["500:a"], ["428:a", "429:b"], ["500:a", "4999999:b:1"],
+                                     ["50:ab:3.5", "56:a"], ["20:a"]],
+                         ids=["after-the-summary", "dismiss-next", "far-after", "powered-off", "paused-forgotten"])
+def test_the_simulation_ends_when_nothing_more_can_happen(presses, capsys):
+    started = time.perf_counter()
+    records = simulate(capsys, *[a for p in presses for a in ("--press", p)])
+    assert time.perf_counter() - started < 2.0 and records[-1]["event"] == "summary"

@@ -291,7 +291,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         device = build(config, routines, pin_factory=factory, clock=clock, inbox=inbox,
                        on_pin=lambda t, pin, state: timeline.add(
                            {"t": round(t, 3), "event": "pin", "pin": pin, "state": state}),
-                       first_outputs=outputs, open_display=open_device, render=render)
+                       first_outputs=outputs, open_display=open_device, render=render,
+                       frames=render is not None)  # without frame outputs: one step per event
         pins = {"a": buttons.a, "b": buttons.b}
         schedule = []
         for p in presses:
