@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .config import DRIVERS
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -142,8 +143,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def _config(args: argparse.Namespace, *, device_file: bool = False):
     """The device config: ``--config`` (which must exist), else with ``device_file`` the device's own
     /etc/stretchbox/config.yaml when there is one, else the defaults. Problems exit 1 with file and line."""
+    from .adapters.configfile import load_config
     from .adapters.yamlfile import FileError
-    from .config import DEFAULT_PATH, Config, load_config
+    from .config import DEFAULT_PATH, Config
 
     path = getattr(args, "config", None)
     if path is None and device_file and DEFAULT_PATH.exists():
@@ -327,9 +329,6 @@ def on_a_pi() -> bool:
     return False
 
 
-DRIVERS = ("ssd1306", "sh1106", "ssd1309", "ssd1305", "sh1107")
-
-
 def _write_captures(args: argparse.Namespace, recorder, end: float) -> None:
     from .render.gif import write_gif, write_sheet
 
@@ -420,9 +419,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         logging.getLogger("stretchbox").warning("not watching for USB sticks: %s", exc)
     keyboard = None
     if factory is not None and Keyboard.available():
-        pin_of = {"a": config.buttons.a, "b": config.buttons.b}
+        pin_of = {"a": config.buttons.a} if config.buttons.mode == "one" else \
+            {"a": config.buttons.a, "b": config.buttons.b}
 
         def edge(button: str, down: bool) -> None:
+            if button not in pin_of:  # one-button mode: B's pin may be anything's, or nothing
+                return
             pin = factory.pin(pin_of[button])
             pin.drive_low() if down else pin.drive_high()
 
@@ -499,7 +501,7 @@ def open_display(name: str | None, config) -> DisplayChoice:
     from .render import Renderer
 
     d = config.display
-    render = memo_render(Renderer((d.width, d.height)).render)
+    render = memo_render(Renderer(d.frame_size).render)  # the panel's size, turned as luma turns it
     if name in displays.EMULATORS:
         try:
             import luma.emulator.device  # noqa: F401 - only to say what is missing
@@ -515,8 +517,15 @@ def open_display(name: str | None, config) -> DisplayChoice:
     if name == "dummy":  # luma's own test double: keeps the last image, sends nothing
         from luma.core.device import dummy
 
-        return DisplayChoice(open=lambda: dummy(width=d.width, height=d.height, mode="1"), render=render)
+        return DisplayChoice(open=lambda: dummy(width=d.width, height=d.height, rotate=d.rotate, mode="1"),
+                             render=render)
     if name == "config" or name in DRIVERS:
+        if name != "config":
+            from .adapters.configfile import display_problem
+
+            problem = display_problem(name, d.width, d.height, d.rotate)
+            if problem:
+                raise UsageError(f"--display: {problem} (the config's size)")
         panel = d if name == "config" else dataclasses.replace(d, driver=name)
         return DisplayChoice(open=lambda: displays.device_from_config(panel), render=render)
     raise UsageError(f"unknown display {name!r}: config, {', '.join(DRIVERS)}, "
