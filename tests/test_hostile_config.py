@@ -276,3 +276,112 @@ def test_run_itself_starts_and_stops_cleanly_on_accepted_configs(place):
     for name, proc in zip(chosen, procs):
         out, err = proc.communicate(timeout=5)
         assert proc.returncode == 0 and "Traceback" not in err, (name, err)
+
+
+# ---- simulate's options: (id, arguments, exit code, words of the one line on stderr) -------------------
+OPTIONS = [
+    ("gif-speed-nan", ["--gif-speed", "nan"], 2, "--gif-speed: must be a finite number above 0"),
+    ("gif-speed-inf", ["--gif-speed", "inf"], 2, "--gif-speed: must be a finite number above 0"),
+    ("gif-speed-zero", ["--gif-speed", "0"], 2, "above 0, got '0'"),
+    ("gif-speed-negative", ["--gif-speed", "-8"], 2, "above 0, got '-8'"),
+    ("gif-speed-word", ["--gif-speed", "fast"], 2, "expected a number, got 'fast'"),
+    ("resume-lead-nan", ["--resume-lead", "nan"], 2, "--resume-lead: must be from 0 to 30 seconds"),
+    ("resume-lead-inf", ["--resume-lead", "inf"], 2, "from 0 to 30 seconds, got 'inf'"),
+    ("resume-lead-negative", ["--resume-lead", "-1"], 2, "got '-1'"),
+    ("resume-lead-too-long", ["--resume-lead", "1e9"], 2, "got '1e9'"),
+    ("press-nan", ["--press", "nan:a"], 2, "--press: times must be from 0 to 5,000,000 seconds"),
+    ("press-inf", ["--press", "inf:a"], 2, "got 'inf:a'"),
+    ("press-negative", ["--press=-1:a"], 2, "got '-1:a'"),
+    ("press-huge", ["--press", "1e300:a"], 2, "got '1e300:a'"),
+    ("hold-nan", ["--press", "5:a:nan"], 2, "got '5:a:nan'"),
+    ("hold-inf", ["--press", "5:a:inf"], 2, "got '5:a:inf'"),
+    ("hold-past-the-end", ["--press", "4999999:a:2"], 2, "got '4999999:a:2'"),
+    ("press-unknown-button", ["--press", "5:c"], 2, "button must be one of a, b, ab"),
+    ("press-missing", ["--press"], 2, "expected one argument"),
+    ("gif-missing-folder", ["--gif", "{tmp}/no/such/x.gif"], 2, "--gif: cannot write"),
+    ("gif-is-a-folder", ["--gif", "{dir}"], 2, "is a folder; give a file name"),
+    ("gif-in-proc", ["--gif", "/proc/x"], 2, "--gif: cannot write /proc/x"),
+    ("gif-on-proc-file", ["--gif", "/proc/version"], 2, "--gif: cannot write /proc/version"),
+    ("sheet-read-only", ["--sheet", "/sys/x.png"], 2, "--sheet: cannot write /sys/x.png"),
+    ("sheet-below-a-file", ["--sheet", "{file}/x.png"], 2, "--sheet: cannot write"),
+    ("frames-is-a-file", ["--frames", "{file}"], 2, "is a file, not a folder"),
+    ("frames-in-proc", ["--frames", "/proc/nope/frames"], 2, "--frames: cannot make the folder"),
+    ("gif-and-sheet-one-file", ["--gif", "{tmp}/x", "--sheet", "{tmp}/./x"], 2, "is already another output"),
+    ("bus-log-without-display", ["--bus-log", "{tmp}/bus.log"], 2, "--bus-log needs --display"),
+    ("bus-log-device", ["--display", "ssd1306", "--bus-log", "/dev/full"], 2, "/dev/full is not a regular file"),
+    ("display-unknown", ["--display", "ssd9999"], 2, "--display must be one of"),
+    ("display-wrong-size", ["--config", "{tmp}/small.yaml", "--display", "sh1106"], 2,
+     "--display: luma.oled's sh1106 does not drive a 96x16 panel"),
+    ("config-nul", ["--config", "a\x00b"], 2, "contains a NUL byte"),
+    ("routine-nul", ["x\x00.yaml"], 2, "contains a NUL byte"),
+    ("frames-of-a-long-routine", ["{tmp}/limits.yaml", "--gif", "{tmp}/long.gif"], 2,
+     "draw every second: this routine is 1,796,400 s, over the 10,800 s limit"),
+    ("config-missing", ["--config", "{tmp}/none.yaml"], 1, "none.yaml:1:1: no such config file"),
+    ("config-is-a-folder", ["--config", "{dir}"], 1, "adir:1:1: is a folder, not a file"),
+    ("config-is-a-pipe", ["--config", "{tmp}/pipe"], 1, "pipe:1:1: not a regular file"),
+    ("routine-is-a-pipe", ["{tmp}/pipe"], 1, "pipe:1:1: not a regular file (a pipe)"),
+    # valid: each ends by itself, quickly
+    ("press-after-the-summary", ["--press", "500:a"], 0, ""),
+    ("presses-long-after", ["--press", "500:a", "--press", "100000:a", "--press", "4999000:b"], 0, ""),
+    ("last-allowed-time", ["--press", "5000000:a"], 0, ""),
+    ("gif-speed-tiny", ["--gif-speed", "1e-9", "--gif", "{tmp}/slow.gif"], 0, ""),
+    ("gif-speed-huge", ["--gif-speed", "1e9", "--gif", "{tmp}/fast.gif", "--sheet", "{tmp}/sheet.png"], 0, ""),
+    ("resume-lead-edges", ["--resume-lead", "30", "--press", "20:a", "--press", "21:a"], 0, ""),
+    ("routine-at-the-limits", ["{tmp}/limits.yaml", "--press", "1000000.5:a", "--press", "1000100.25:a"], 0, ""),
+]
+
+
+@pytest.fixture
+def sim_place(place):
+    root = place.root
+    (root / "small.yaml").write_text("display: {width: 96, height: 16}\n")
+    limits = ["schema: 1", "name: Limits", "defaults: {prepare: 3600, hold: 3600, switch: 3600, rest: 3600}",
+              "stretches:"] + [f"  - {{name: S{i}, icon: calf}}" for i in range(100)]
+    (root / "limits.yaml").write_text("\n".join(limits) + "\n")
+    os.mkfifo(root / "pipe")
+    return place
+
+
+@pytest.mark.parametrize("name, args, code, words", OPTIONS, ids=[c[0] for c in OPTIONS])
+def test_simulate_options(name, args, code, words, sim_place, capsys):
+    before = set(os.listdir(sim_place.root))
+    argv = ["simulate", "--json", *(sim_place(a) for a in args)]
+    started = time.perf_counter()
+    assert main(argv) == code
+    took = time.perf_counter() - started
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    if code == 0:
+        assert out.splitlines()[-1].startswith('{"event": "summary"') and took < 5
+        return
+    assert words in err and len(lines(err)) == 1, err
+    assert out == "" and took < 2  # refused before any work: nothing simulated, nothing printed
+    assert set(os.listdir(sim_place.root)) == before  # and no output file left behind
+
+
+def test_a_usage_error_found_last_leaves_no_output_behind(sim_place, capsys):
+    """Outputs are opened after every other check, and a later refusal removes what was created."""
+    root = sim_place.root
+    assert main(["simulate", "--gif", str(root / "new.gif"), "--sheet", str(root / "adir")]) == 2
+    assert not (root / "new.gif").exists()
+    assert main(["simulate", "--frames", str(root / "new" / "frames"), "--gif", "/proc/x"]) == 2
+    assert not (root / "new").exists()
+    capsys.readouterr()
+
+
+def test_usage_errors_of_other_commands_are_one_line(capsys):
+    for argv in (["validate"], ["config", "--nope"], ["run", "--pins", "maybe"], ["simulate", "--resume-lead"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert len(lines(err)) == 1 and re.match(r"^stretchbox( \w+)?: ", err), err
+
+
+def test_a_drawn_simulation_that_runs_too_long_stops_with_one_line(sim_place, capsys, monkeypatch):
+    """Frame outputs cost every simulated second: past the step budget, one line, exit 2, no file left."""
+    import stretchbox.cli as cli
+
+    monkeypatch.setattr(cli, "FRAMES_MAX_STEPS", 100)
+    gif = sim_place.root / "long.gif"
+    assert main(["simulate", "--json", "--gif", str(gif)]) == 2
+    out, err = capsys.readouterr()
+    assert len(lines(err)) == 1 and "did not finish within 100 steps" in err and not gif.exists()

@@ -220,6 +220,10 @@ class ScheduledPress:
     button: str
     hold: float = 0.0
 
+    # Past about 58 days, float seconds lose the sub-nanosecond precision the countdown's
+    # whole seconds rely on; the longest routine the format allows lasts under 21 days.
+    LAST = 5_000_000.0
+
     @classmethod
     def parse(cls, text: str, buttons: tuple[str, ...] = ("a", "b")) -> ScheduledPress:
         parts = text.split(":")
@@ -233,8 +237,8 @@ class ScheduledPress:
         button = parts[1].strip().lower()
         if button not in buttons:
             raise ValueError(f"button must be one of {', '.join(buttons)}, got {parts[1]!r}")
-        if t < 0 or hold < 0 or t != t or hold != hold or t == float("inf") or hold == float("inf"):
-            raise ValueError(f"times must be finite and not negative, got {text!r}")
+        if not (0 <= t <= cls.LAST and 0 <= hold <= cls.LAST and t + hold <= cls.LAST):  # also nan, inf
+            raise ValueError(f"times must be from 0 to {cls.LAST:,.0f} seconds, got {text!r}")
         return cls(t, button, hold)
 
 
