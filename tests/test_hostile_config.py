@@ -278,6 +278,26 @@ def test_run_itself_starts_and_stops_cleanly_on_accepted_configs(place):
         assert proc.returncode == 0 and "Traceback" not in err, (name, err)
 
 
+def test_run_draws_its_first_frame_before_the_pin_check_and_shows_a_refusal_on_the_panel(place, monkeypatch,
+                                                                                         capsys):
+    """`run` checks the pins (gpiozero's import) after the splash, with the same words, and leaves them on the panel."""
+    import stretchbox.cli as cli
+
+    path = write_config(place, "buttons: {a: BOARD1}\n")
+    shown, real = [], cli.open_display
+
+    def spy(name, config):
+        choice = real(name, config)
+        render = choice.render
+        choice.render = lambda frame: (shown.append(frame), render(frame))[1]
+        return choice
+    monkeypatch.setattr(cli, "open_display", spy)
+    assert main(["run", "--config", str(path), "--display", "dummy", "--pins", "mock"]) == 1
+    err = capsys.readouterr().err
+    assert [f.screen for f in shown] == ["splash", "error"] and shown[1].title == "CONFIG PROBLEM"
+    assert shown[1].text == lines(err)[0] == f"{path}:1:14: BOARD1 is header pin 1, 3V3: not a GPIO (GPIOs are GPIO0-GPIO27)"
+
+
 # ---- simulate's options: (id, arguments, exit code, words of the one line on stderr) -------------------
 OPTIONS = [
     ("gif-speed-nan", ["--gif-speed", "nan"], 2, "--gif-speed: must be a finite number above 0"),

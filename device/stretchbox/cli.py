@@ -192,9 +192,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _config(args: argparse.Namespace, *, device_file: bool = False):
+def _config(args: argparse.Namespace, *, device_file: bool = False, pins: bool = True):
     """The device config: ``--config`` (which must exist), else with ``device_file`` the device's own
-    /etc/stretchbox/config.yaml when there is one, else the defaults. Problems exit 1 with file and line."""
+    /etc/stretchbox/config.yaml when there is one, else the defaults. Problems exit 1 with file and line.
+    ``pins=False`` leaves the pins' check (it imports gpiozero) for a second call."""
     from .adapters.configfile import load_config
     from .adapters.yamlfile import FileError
     from .config import DEFAULT_PATH, Config
@@ -205,11 +206,18 @@ def _config(args: argparse.Namespace, *, device_file: bool = False):
     if path is None:
         return Config()
     try:
-        return load_config(path, required=True)
+        return load_config(path, required=True, pins=pins)
     except FileError as exc:
+        if not pins:  # refused anyway: every problem, in config --check's words
+            try:
+                load_config(path, required=True)
+            except FileError as everything:
+                exc = everything
         for problem in exc.problems:
             print(problem, file=sys.stderr)
-        raise SystemExit(EXIT_INVALID) from None
+        refused = SystemExit(EXIT_INVALID)
+        refused.problem = exc.problems[0]  # type: ignore[attr-defined]
+        raise refused from None
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -566,12 +574,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .core.frame import Frame
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    config = _config(args, device_file=True)
+    config = _config(args, device_file=True, pins=False)  # the pins' check imports gpiozero: after the splash
     display = open_display(args.display, config)
     display.splash(Frame("splash", title="stretchbox", text="starting..."))
     if args.first_frame_only:  # for the start-up benchmark: the time of the first frame, then exit
         print(f"first-frame {time.monotonic():.6f}", flush=True)
         return EXIT_OK
+    try:
+        config = _config(args, device_file=True)  # the whole check, as config --check does it
+    except SystemExit as exc:  # say it on the panel too (it keeps the last picture), then exit 1
+        display.splash(Frame("error", title="CONFIG PROBLEM", text=str(getattr(exc, "problem", ""))))
+        display.close()
+        raise
 
     problems: list = []
     if args.routine:
@@ -680,7 +694,7 @@ class DisplayChoice:
         from .adapters.panel import DISPLAY_FAULTS
 
         try:
-            device = self._open()
+            device = self._ready.pop() if self._ready else self._open()
             device.display(self.render(frame))
             self._ready.append(device)
         except DISPLAY_FAULTS as exc:  # the panel output retries with backoff and logs the fault once

@@ -38,10 +38,12 @@ from .yamlfile import FileError, FileProblem, load_checked
 BOARD_REVISION = "902120"
 
 
-def load_config(path: Path | None = None, *, required: bool = False) -> Config:
+def load_config(path: Path | None = None, *, required: bool = False, pins: bool = True) -> Config:
     """Read and check the config file; FileError with every problem, located.
 
     A missing file means the defaults (unless ``required``); so does a file of only comments.
+    ``pins=False`` skips the pins' check, the one that imports gpiozero, for ``run`` to draw its
+    first frame sooner; it loads the file again with the whole check right after.
     """
     path = Path(path or DEFAULT_PATH)
     name = str(path)
@@ -56,23 +58,23 @@ def load_config(path: Path | None = None, *, required: bool = False) -> Config:
     if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):  # a FIFO would block the read forever
         raise FileError([FileProblem(name, 1, 1, "not a regular file (a pipe or a device?)")])
     try:
-        return load_checked(path, lambda data: config_from_data(data, source=name))
+        return load_checked(path, lambda data: config_from_data(data, source=name, pins=pins))
     except FileError as exc:
         if [p.message for p in exc.problems] == ["file is empty"]:  # all comments: the defaults
             try:
-                return config_from_data(None, source=name)
+                return config_from_data(None, source=name, pins=pins)
             except InvalidRoutine as bad:
                 raise FileError([FileProblem(name, 1, 1, p.message) for p in bad.problems]) from None
         raise
 
 
-def config_from_data(data: Any, *, source: str = "") -> Config:
+def config_from_data(data: Any, *, source: str = "", pins: bool = True) -> Config:
     """Plain data -> a Config the device can run, or InvalidRoutine naming every problem."""
     config, problems = parse_config(data, source=source)
     refused = {p.path for p in problems}
     given = {(name, key) for name, section in (data or {}).items() if isinstance(section, dict) for key in section} \
         if isinstance(data, dict) else set()
-    problems += device_problems(config, skip=refused, given=given)
+    problems += device_problems(config, skip=refused, given=given, pins=pins)
     if problems:
         raise InvalidRoutine(problems)
     return config
@@ -86,14 +88,14 @@ def check_config(config: Config) -> Config:
     return config
 
 
-def device_problems(config: Config, *, skip: set | frozenset = frozenset(), given: set | None = None) -> list[Problem]:
+def device_problems(config: Config, *, skip: set | frozenset = frozenset(), given: set | None = None,
+                    pins: bool = True) -> list[Problem]:
     """What gpiozero, luma and the filesystem would refuse.
 
     Values at ``skip`` paths were refused already (and stand for nothing); ``given`` are the paths
     written in the file (default: all), so a clash with a default is reported where it was written.
     """
-    problems: list[Problem] = []
-    problems += _pin_problems(config, skip, given)
+    problems: list[Problem] = _pin_problems(config, skip, given) if pins else []
     d = config.display
     if not skip & {("display", k) for k in ("driver", "width", "height", "rotate")}:
         message = display_problem(d.driver, d.width, d.height, d.rotate)
