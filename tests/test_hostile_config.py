@@ -298,6 +298,16 @@ def test_run_draws_its_first_frame_before_the_pin_check_and_shows_a_refusal_on_t
     assert shown[1].text == lines(err)[0] == f"{path}:1:14: BOARD1 is header pin 1, 3V3: not a GPIO (GPIOs are GPIO0-GPIO27)"
 
 
+def test_an_spi_panel_whose_libraries_are_missing_is_a_display_fault_not_a_crash(place):
+    """luma opens SPI through RPi.GPIO and spidev, imported only then: missing here, as on a bare install."""
+    from stretchbox.adapters.panel import DISPLAY_FAULTS
+
+    config = load_config(write_config(place, "display: {interface: spi}\n"), required=True)
+    with pytest.raises(DISPLAY_FAULTS) as exc:
+        open_display("config", config).open()
+    assert "SPI panel needs RPi.GPIO" in str(exc.value) or "not reachable" in str(exc.value)
+
+
 # ---- simulate's options: (id, arguments, exit code, words of the one line on stderr) -------------------
 OPTIONS = [
     ("gif-speed-nan", ["--gif-speed", "nan"], 2, "--gif-speed: must be a finite number above 0"),
