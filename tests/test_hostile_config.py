@@ -400,7 +400,9 @@ def test_a_usage_error_found_last_leaves_no_output_behind(sim_place, capsys):
 
 
 def test_usage_errors_of_other_commands_are_one_line(capsys):
-    for argv in (["validate"], ["config", "--nope"], ["run", "--pins", "maybe"], ["simulate", "--resume-lead"]):
+    for argv in (["validate"], ["config", "--nope"], ["run", "--pins", "maybe"], ["simulate", "--resume-lead"],
+                 ["check", "--timeout", "nan"], ["check", "--timeout", "-1"], ["check", "--timeout", "inf"],
+                 ["validate", "a\x00b"], ["import", "a\x00b"]):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert len(lines(err)) == 1 and re.match(r"^stretchbox( \w+)?: ", err), err

@@ -111,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--config", type=path_arg, help="device config (default /etc/stretchbox/config.yaml if present)")
     chk.add_argument("--display", metavar="NAME", help="as for run (default: the configured OLED)")
     chk.add_argument("--pins", choices=("real", "mock"), default="real", help="GPIO (default real)")
-    chk.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for each button (default 20)")
+    chk.add_argument("--timeout", type=seconds_arg(0.1, 3600), default=20.0,
+                     help="seconds to wait for each button (default 20)")
     chk.set_defaults(func=cmd_check)
 
     imp = sub.add_parser("import", help="import routines from a folder or a mounted USB stick")
