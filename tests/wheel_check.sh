@@ -10,7 +10,8 @@ trap 'rm -rf "$work"' EXIT
 python3 -m venv "$work/venv"
 "$work/venv/bin/python" -m pip install --quiet "$work"/dist/stretchbox-*.whl
 cd "$work"   # nowhere near the repo
-unzip -l "$work"/dist/stretchbox-*.whl | grep -q 'stretchbox/routines/post-run.yaml' \
+# grep reads the whole listing (not -q): under pipefail an early exit could SIGPIPE unzip and fail the check
+unzip -l "$work"/dist/stretchbox-*.whl | grep 'stretchbox/routines/post-run.yaml' >/dev/null \
     || { echo "wheel-check: routines missing from the wheel" >&2; exit 1; }
 "$work/venv/bin/stretchbox" validate "$("$work/venv/bin/python" -c 'import stretchbox.resources as r; print(r.data_dir("routines"))')"
 "$work/venv/bin/python" - <<'PY'
