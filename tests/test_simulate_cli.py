@@ -216,3 +216,12 @@ def test_the_simulation_ends_when_nothing_more_can_happen(presses, capsys):
     started = time.perf_counter()
     records = simulate(capsys, *[a for p in presses for a in ("--press", p)])
     assert time.perf_counter() - started < 2.0 and records[-1]["event"] == "summary"
+
+
+def test_frame_outputs_still_draw_every_second_as_recorded(tmp_path, capsys):
+    """With --frames the loop still wakes at each second: the same PNGs as before the change (names are times)."""
+    folder = tmp_path / "frames"
+    assert main(["simulate", "--frames", str(folder), "--press", "20:a", "--press", "24:a", "--press", "100:b",
+                 "--press", "150:ab:3.2", "--press", "155:b", "--press", "170:a:2.2"]) == 0
+    capsys.readouterr()
+    assert "\n".join(sorted(p.name for p in folder.iterdir())) + "\n" == (GOLDEN_DIR / "frames.out").read_text()
