@@ -1,23 +1,37 @@
 #!/usr/bin/env bash
-# Install stretchbox on Raspberry Pi OS Lite (Bookworm or Trixie) as a systemd service.
+# Install stretchbox on Raspberry Pi OS Lite 64-bit (Bookworm or Trixie) as a systemd service.
 #
-#   sudo ./systemd/install.sh              install or update (idempotent)
-#   sudo ./systemd/install.sh --uninstall  remove what it added; keeps routines and config
+#   sudo ./systemd/install.sh              install or update (idempotent); reboot after the first run
+#   sudo ./systemd/install.sh --wheels DIR offline: pip takes every package from DIR
+#                                          (pip --no-index --find-links DIR; README: "Offline install")
+#   sudo ./systemd/install.sh --uninstall  undo what it added; keeps routines and config
 #   sudo ./systemd/install.sh --uninstall --purge   ...and the routines and config too
-#   ./systemd/install.sh --root DIR        lay everything out under DIR, touching nothing else
-#                                          (what CI checks with systemd-analyze)
+#   ./systemd/install.sh --root DIR        lay everything out under DIR, touching nothing else, and
+#                                          print each command that would change the system (CI)
+#   ./systemd/install.sh --root DIR --preflight   ...after the pre-flight checks, run on this machine
+#
+# Pre-flight checks, before anything is changed (a failed one changes nothing and says what to
+# do): 64-bit Raspberry Pi OS (dpkg architecture arm64), python3 >= 3.11, python3-lgpio available
+# from apt (Raspberry Pi OS's own archive has it, Debian's does not), and pip's package index
+# reachable, or --wheels DIR. They describe the Pi, not the machine that lays out a --root tree,
+# so --root skips them unless --preflight asks for them (they then use this machine's uname,
+# dpkg, apt-cache and network: how the tests check them, with stand-ins on PATH).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 root=""
 mode=install
 purge=no
+wheels=""
+preflight=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --root) root=$(realpath -m "${2:?--root needs a directory}"); shift 2 ;;
+        --wheels) wheels=$(realpath -m "${2:?--wheels needs a directory of .whl files}"); shift 2 ;;
+        --preflight) preflight=yes; shift ;;
         --uninstall) mode=uninstall; shift ;;
         --purge) purge=yes; shift ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,/^set -euo/s/^# \{0,1\}//p' "$0"; exit 0 ;;
         *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -25,6 +39,7 @@ if [ -z "$root" ] && [ "$(id -u)" != 0 ]; then
     echo "install.sh: run it as root (sudo), or with --root DIR" >&2
     exit 2
 fi
+if [ -z "$preflight" ] && [ -z "$root" ]; then preflight=yes; fi
 
 opt="$root/opt/stretchbox"
 unit="$root/etc/systemd/system/stretchbox.service"
@@ -34,8 +49,227 @@ config_dir="$root/etc/stretchbox"
 state_dir="$root/var/lib/stretchbox"
 helper_dir="$root/usr/local/lib/stretchbox"
 modules_conf="$root/etc/modules-load.d/stretchbox-i2c.conf"
+splash_unit="$root/etc/systemd/system/stretchbox-splash@.service"
+shutdown_hook="$root/usr/lib/systemd/system-shutdown/stretchbox-safe-to-unplug"
+panel_dir="$opt/panel"
+cloud_disabled="$root/etc/cloud/cloud-init.disabled"
 stamp="$opt/source.sha256"
+apt_packages=(python3-venv python3-pip python3-lgpio i2c-tools)
 changed=no   # set by put() and the venv: restart the service only when something changed
+reboot=no    # set when config.txt changed: it is read by the firmware at boot only
+
+die() {
+    echo "install.sh: $*" >&2
+    exit 1
+}
+
+# ---- pre-flight checks: each reads the system, none changes it --------------------------
+
+installed() {  # installed PACKAGE: dpkg has it installed
+    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+}
+
+lgpio_available() {
+    installed python3-lgpio && return 0
+    local candidate
+    candidate=$(apt-cache policy python3-lgpio 2>/dev/null | sed -n 's/^ *Candidate: *//p')
+    [ -n "$candidate" ] && [ "$candidate" != "(none)" ]
+}
+
+# The package index pip will use: $PIP_INDEX_URL, else pip's own default (asked from pip).
+pip_index() {
+    if [ -n "${PIP_INDEX_URL:-}" ]; then
+        echo "$PIP_INDEX_URL"
+        return
+    fi
+    python3 -c 'from pip._internal.models.index import PyPI; print(PyPI.simple_url)' 2>/dev/null || true
+}
+
+network_for_pip() {
+    local index
+    index=$(pip_index)
+    if [ -z "$index" ]; then  # no pip on the system yet to ask: a default route is the sign of a network
+        [ -n "$(ip route show default 2>/dev/null)$(ip -6 route show default 2>/dev/null)" ]
+        return
+    fi
+    python3 - "$index" 2>/dev/null <<'PY'
+import sys
+import urllib.request
+
+# One HEAD request for pip's own page on the index: a few bytes, whatever the index.
+url = sys.argv[1].rstrip("/") + "/pip/"
+urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=15).close()
+PY
+}
+
+preflight_checks() {
+    local arch kernel
+    arch=$(dpkg --print-architecture 2>/dev/null || echo unknown)
+    kernel=$(uname -m)
+    case "$arch" in
+        arm64) ;;
+        armhf|armel) die "this is 32-bit Raspberry Pi OS ($arch, kernel $kernel): PyPI has no Pillow or PyYAML wheels for it; flash Raspberry Pi OS Lite (64-bit) and run install.sh again" ;;
+        *) die "this is $arch (kernel $kernel), not 64-bit Raspberry Pi OS (arm64): run install.sh on the Pi, or only lay the files out with --root DIR" ;;
+    esac
+    python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+        || die "python3 is missing or older than 3.11: use Raspberry Pi OS Bookworm or Trixie"
+    lgpio_available \
+        || die "apt offers no python3-lgpio (Raspberry Pi OS's own archive has it, Debian's does not): on Raspberry Pi OS run 'sudo apt-get update' and try again"
+    if [ -n "$wheels" ]; then
+        compgen -G "$wheels/*.whl" >/dev/null \
+            || die "--wheels $wheels holds no .whl files: make the wheelhouse as the README says (Offline install)"
+    elif ! network_for_pip; then
+        die "pip cannot reach its package index ($(pip_index)): connect the Pi to the network, or install offline with --wheels DIR (README: Offline install)"
+    fi
+    echo "pre-flight checks passed: $arch, $(python3 -V), python3-lgpio, ${wheels:-the package index}"
+}
+
+# ---- config.txt: one block of our own, so --uninstall removes exactly what we added ----------
+# I2C at 400 kHz (the Zero 2 W's device tree sets 100 kHz: a full frame is ~93 ms on the wire
+# instead of ~23 ms), and two boot-time savings: boot_delay=0 (the firmware waits 1 s before the
+# kernel by default) and disable_splash=1 (no rainbow screen). Each on its own line:
+# raspi-config's set_config_var (and enable_i2c's sed below) rewrite the whole
+# `dtparam=i2c_arm=...` line to `dtparam=i2c_arm=on`, dropping a baudrate appended to it.
+# A setting config.txt already has outside the block is the user's and stays as it is.
+boot_settings=(dtparam=i2c_arm_baudrate=400000 boot_delay=0 disable_splash=1)
+block_begin="# >>> stretchbox: added by systemd/install.sh; install.sh --uninstall removes this block"
+block_end="# <<< stretchbox"
+
+config_txt() {  # the firmware's config.txt: Bookworm and Trixie, else older releases
+    local cfg
+    for cfg in "$root/boot/firmware/config.txt" "$root/boot/config.txt"; do
+        if [ -f "$cfg" ]; then
+            echo "$cfg"
+            return 0
+        fi
+    done
+    return 1
+}
+
+block_state() {  # block_state FILE: none | one | damaged (markers missing, repeated or out of order)
+    awk -v b="$block_begin" -v e="$block_end" '
+        $0 == b { nb++; if (open) bad = 1; open = 1 }
+        $0 == e { ne++; if (!open) bad = 1; open = 0 }
+        END { print (nb == 0 && ne == 0) ? "none" : (nb == 1 && ne == 1 && !bad) ? "one" : "damaged" }' "$1"
+}
+
+without_block() { awk -v b="$block_begin" -v e="$block_end" '$0 == b { skip = 1 } !skip { print } $0 == e { skip = 0 }' "$1"; }
+before_block() { awk -v b="$block_begin" '$0 == b { exit } { print }' "$1"; }
+current_block() { awk -v b="$block_begin" -v e="$block_end" '$0 == b { on = 1 } on { print } $0 == e { exit }' "$1"; }
+after_block() { awk -v e="$block_end" 'seen { print } $0 == e { seen = 1 }' "$1"; }
+
+# in_conditional_section TEXT: the end of config.txt text TEXT is under a filter other than [all]
+# ([pi4], [cm5], [gpio4=1], [none]...), which applies to every line after it until the next one.
+in_conditional_section() {
+    local section
+    section=$(grep -E '^[[:space:]]*\[' <<<"$1" | tail -n 1 | tr -d '[:space:]')
+    [ -n "$section" ] && [ "$section" != "[all]" ]
+}
+
+user_sets() {  # user_sets SETTING TEXT: TEXT (config.txt without our block) sets it already
+    case "$1" in
+        dtparam=i2c_arm_baudrate=*) grep -Eq '^[[:space:]]*dtparam=([^#]*,)?i2c(_arm|1)?_baudrate=' <<<"$2" ;;
+        *) grep -Eq "^[[:space:]]*${1%%=*}=" <<<"$2" ;;
+    esac
+}
+
+wanted_block() {  # wanted_block BASE BEFORE: the block for config.txt BASE, placed after the text BEFORE
+    local setting lines=()
+    for setting in "${boot_settings[@]}"; do
+        if user_sets "$setting" "$1"; then
+            echo "note: config.txt already sets ${setting%=*}: left as it is" >&2
+        else
+            lines+=("$setting")
+        fi
+    done
+    [ ${#lines[@]} -gt 0 ] || return 0
+    echo "$block_begin"
+    if in_conditional_section "$2"; then echo "[all]"; fi
+    printf '%s\n' "${lines[@]}"
+    echo "$block_end"
+}
+
+# replace_block FILE BLOCKFILE: FILE with our block replaced by BLOCKFILE's lines (none: removed).
+replace_block() {
+    awk -v b="$block_begin" -v e="$block_end" -v f="$2" '
+        $0 == b { skip = 1; while ((getline line < f) > 0) print line; next }
+        skip { if ($0 == e) skip = 0; next }
+        { print }' "$1"
+}
+
+# write_config_txt FILE NEWFILE: NEWFILE becomes FILE by a rename (never a half-written config.txt).
+write_config_txt() {
+    mv -f "$2" "$1"
+    sync "$1" 2>/dev/null || true
+    reboot=yes
+}
+
+tune_config_txt() {
+    local cfg state current wanted new block
+    if ! cfg=$(config_txt); then
+        echo "note: no config.txt in ${root}/boot/firmware or ${root}/boot: add ${boot_settings[*]} to it by hand"
+        return
+    fi
+    state=$(block_state "$cfg")
+    if [ "$state" = damaged ]; then
+        echo "note: $cfg has a damaged stretchbox block (its marker lines were edited): left as it is; remove the block by hand and run install.sh again" >&2
+        return
+    fi
+    current=$(current_block "$cfg")
+    wanted=$(wanted_block "$(without_block "$cfg")" "$(before_block "$cfg")")
+    [ "$current" = "$wanted" ] && return 0
+    new="$cfg.stretchbox-new"
+    block=$(mktemp)
+    [ -z "$wanted" ] || printf '%s\n' "$wanted" > "$block"
+    if [ "$state" = one ]; then  # the block stays where it is, with its new content
+        replace_block "$cfg" "$block" > "$new"
+    else
+        { cat "$cfg"; if [ -n "$(tail -c 1 "$cfg")" ]; then echo; fi; cat "$block"; } > "$new"
+    fi
+    rm -f "$block"
+    write_config_txt "$cfg" "$new"
+    echo "set in $cfg: $(grep -v '^#' <<<"$wanted" | tr '\n' ' ')(takes effect after a reboot)"
+}
+
+untune_config_txt() {
+    local cfg block
+    cfg=$(config_txt) || return 0
+    [ "$(block_state "$cfg")" = one ] || return 0
+    block=$(mktemp)
+    # Settings added after our block were written under its [all]: that line stays for them.
+    if grep -qx '\[all\]' <<<"$(current_block "$cfg")" \
+            && grep -Eqv '^[[:space:]]*(#|$)' <<<"$(after_block "$cfg")"; then
+        echo "[all]" > "$block"
+    fi
+    replace_block "$cfg" "$block" > "$cfg.stretchbox-new"
+    write_config_txt "$cfg" "$cfg.stretchbox-new"
+    echo "removed the stretchbox block from $cfg$( [ -s "$block" ] && echo " (kept its [all] line: settings follow it)")"
+    rm -f "$block"
+}
+
+# ---- cloud-init (Trixie images): it runs its Python stages on every boot, the first one
+# (cloud-init-local) before sysinit.target. After the first boot has applied the image's
+# settings (user, network, SSH), /etc/cloud/cloud-init.disabled stops it; the settings stay.
+cloud_mark="# stretchbox install.sh: cloud-init only ran the first boot; install.sh --uninstall removes this file"
+
+disable_cloud_init() {
+    [ -e "$root/usr/bin/cloud-init" ] || return 0  # not installed (Bookworm images)
+    [ -e "$cloud_disabled" ] && return 0           # disabled already, by us or by the user
+    if ! compgen -G "$root/var/lib/cloud/instances/*/boot-finished" >/dev/null; then
+        echo "note: cloud-init has not finished a first boot here: left enabled (run install.sh again after the first boot)"
+        return 0
+    fi
+    mkdir -p "$(dirname "$cloud_disabled")"
+    echo "$cloud_mark" > "$cloud_disabled"
+    echo "disabled cloud-init after its first boot ($cloud_disabled)"
+}
+
+enable_cloud_init() {  # only when the file is the one we wrote
+    if [ -f "$cloud_disabled" ] && [ "$(head -n 1 "$cloud_disabled")" = "$cloud_mark" ]; then
+        rm -f "$cloud_disabled"
+        echo "enabled cloud-init again (removed $cloud_disabled)"
+    fi
+}
 
 # Commands that change the system: run for real, or only said with --root.
 system() {
@@ -74,13 +308,19 @@ enable_i2c() {
     local cfg
     for cfg in "$root/boot/firmware/config.txt" "$root/boot/config.txt"; do
         if [ -f "$cfg" ]; then
-            if ! grep -qx 'dtparam=i2c_arm=on' "$cfg"; then
-                if grep -q '^dtparam=i2c_arm=' "$cfg"; then
-                    sed -i 's/^dtparam=i2c_arm=.*/dtparam=i2c_arm=on/' "$cfg"
-                else
-                    echo 'dtparam=i2c_arm=on' >> "$cfg"
+            # On already (raspi-config's own test, get_i2c): the line stays as the user wrote it.
+            if ! grep -Eq '^(device_tree_param|dtparam)=([^,]*,)*i2c(_arm)?(=(on|true|yes|1))?(,.*)?$' "$cfg"; then
+                if grep -Eq '^#?[[:space:]]*dtparam=i2c_arm=' "$cfg"; then
+                    # As raspi-config's set_config_var: every such line, commented or not, in place.
+                    sed -i -E 's/^#?[[:space:]]*dtparam=i2c_arm=.*/dtparam=i2c_arm=on/' "$cfg"
+                else  # at the end, under [all] (appended under [pi4] it would not reach a Zero)
+                    local lines=()
+                    if [ -n "$(tail -c 1 "$cfg")" ]; then lines+=(""); fi
+                    if in_conditional_section "$(cat "$cfg")"; then lines+=("[all]"); fi
+                    printf '%s\n' "${lines[@]}" dtparam=i2c_arm=on >> "$cfg"
                 fi
                 echo "enabled I2C in $cfg (takes effect after a reboot)"
+                reboot=yes
             fi
             local tmp
             tmp=$(mktemp)
@@ -122,7 +362,8 @@ make_venv() {
     # on the dev machine, under the ~30 s budget), so systemd-analyze verify finds the real console
     # script; the dependencies are left out (DIR is a layout, not a system to run). It lays the
     # stand-in wrapper instead when STRETCHBOX_ROOT_VENV=stand-in (tests that only need a file
-    # there) or when pip fails (offline: pip's isolated build fetches setuptools).
+    # there) or when pip fails (offline: pip's isolated build fetches setuptools, unless --wheels
+    # DIR holds it).
     if [ -n "$root" ] && [ "${STRETCHBOX_ROOT_VENV:-real}" = stand-in ]; then
         stand_in
         return
@@ -137,6 +378,9 @@ make_venv() {
         rm -f "$stamp"
     fi
     local hash pip=("$opt/venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade)
+    if [ -n "$wheels" ]; then  # offline: every package, and setuptools for the build, from DIR
+        pip+=(--no-index --find-links "$wheels")
+    fi
     hash=$(source_hash)
     if [ "$(cat "$stamp" 2>/dev/null)" != "$hash" ] || ! (cd / && "$opt/venv/bin/python" -c 'import stretchbox') 2>/dev/null; then
         # pip builds in the source tree (build/, *.egg-info): build a copy, so a root-run install
@@ -161,12 +405,54 @@ make_venv() {
     fi
 }
 
+# The boot splash and SAFE TO UNPLUG for the configured panel, as luma's driver draws them
+# (stretchbox boot-frames), replayed by stretchbox-splash@.service and the shutdown hook. Made
+# again on every run, so a changed display section in config.yaml is picked up; written only
+# when different. The --root venv has no dependencies: STRETCHBOX_ROOT_PYTHON may name a Python
+# that has them (the tests use their own).
+panel_frames() {
+    local py="$opt/venv/bin/python" out name
+    if [ -n "$root" ]; then py=${STRETCHBOX_ROOT_PYTHON:-$py}; fi
+    out=$(mktemp -d)
+    if (cd / && "$py" -m stretchbox boot-frames --config "$config_dir/config.yaml" --out "$out"); then
+        for name in splash safe-to-unplug; do
+            if [ -f "$out/$name.json" ]; then
+                put "$out/$name.json" "$panel_dir/$name.json" 644
+            elif [ -e "$panel_dir/$name.json" ]; then  # the panel moved to SPI: nothing to replay
+                rm -f "$panel_dir/$name.json"
+                echo "removed $panel_dir/$name.json"
+            fi
+        done
+    else
+        echo "note: could not pre-render the boot splash and SAFE TO UNPLUG (above): the panel shows them once install.sh ran with a working venv and a valid config"
+    fi
+    rm -rf "$out"
+}
+
 install_all() {
-    system apt-get update -qq
+    if [ "$preflight" = yes ]; then
+        preflight_checks
+    else
+        echo "pre-flight checks skipped (--root lays out files for a Pi; --preflight runs them on this machine)"
+    fi
     # Debian's lgpio (see make_venv); i2c-tools for i2cdetect (finding the OLED's address).
     # Pillow, PyYAML, gpiozero and luma come from pip into the venv (versions pinned by pyproject.toml).
-    system apt-get install -y -qq python3-venv python3-pip python3-lgpio i2c-tools
+    if [ -n "$root" ]; then
+        system apt-get update -qq
+        system apt-get install -y -qq "${apt_packages[@]}"
+    else
+        local package missing=()
+        for package in "${apt_packages[@]}"; do
+            installed "$package" || missing+=("$package")
+        done
+        if [ ${#missing[@]} -gt 0 ]; then  # apt needs the network: nothing else was changed yet
+            apt-get update -qq || die "apt-get update failed: connect the Pi to the network, or install ${missing[*]} first"
+            apt-get install -y -qq "${missing[@]}"
+        fi
+    fi
     enable_i2c
+    tune_config_txt
+    disable_cloud_init
     # The unit's User=/Group=stretchbox, named by the polkit rule. gpio and i2c own /dev/gpiochip*
     # and /dev/i2c-* on Raspberry Pi OS (the unit's SupplementaryGroups= too; this is for `sudo -u`).
     if [ -z "$root" ]; then
@@ -185,6 +471,9 @@ install_all() {
     make_venv
     put "$repo/README.md" "$opt/README.md" 644
     put "$repo/systemd/stretchbox.service" "$unit" 644
+    # The early splash (started by 60-stretchbox-splash.rules) and the shutdown hook.
+    put "$repo/systemd/stretchbox-splash@.service" "$splash_unit" 644
+    put "$repo/systemd/stretchbox-safe-to-unplug" "$shutdown_hook" 755
     local rule
     for rule in "$repo"/systemd/*.rules; do
         [ -e "$rule" ] || continue
@@ -202,6 +491,7 @@ install_all() {
     if [ ! -e "$config_dir/config.yaml" ]; then  # never overwrite the user's config
         put "$repo/systemd/config.example.yaml" "$config_dir/config.yaml" 644
     fi
+    panel_frames
     system systemctl daemon-reload
     system udevadm control --reload
     system systemctl enable stretchbox.service
@@ -211,11 +501,16 @@ install_all() {
         system systemctl start stretchbox.service     # nothing changed: a no-op when it runs
     fi
     echo "stretchbox installed; logs: journalctl -u stretchbox -f"
+    if [ "$reboot" = yes ]; then
+        echo "reboot to apply the config.txt changes (sudo reboot)"
+    fi
 }
 
 uninstall_all() {
     system systemctl disable --now stretchbox.service || true
-    rm -f "$unit" "$polkit_rule" "$modules_conf"
+    rm -f "$unit" "$splash_unit" "$shutdown_hook" "$polkit_rule" "$modules_conf"
+    untune_config_txt
+    enable_cloud_init
     local rule helper
     for rule in "$repo"/systemd/*.rules; do
         rm -f "$udev_dir/$(basename "$rule")"
@@ -239,6 +534,9 @@ uninstall_all() {
         echo "stretchbox removed, with its routines and config"
     else
         echo "stretchbox removed; kept your routines ($state_dir) and config ($config_dir)"
+    fi
+    if [ "$reboot" = yes ]; then
+        echo "reboot to apply the config.txt changes (sudo reboot)"
     fi
 }
 

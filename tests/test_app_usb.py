@@ -2,6 +2,8 @@
 
 import queue
 
+import pytest
+
 from stretchbox.adapters.usbwatch import StickMounted
 from stretchbox.app import App, ImportDone, UsbImports
 from stretchbox.core.gestures import A, Pressed, Released
@@ -54,3 +56,30 @@ def test_a_stick_mounted_mid_routine_changes_nothing_until_the_routine_ends(tmp_
     names = [r.name for r in app.session.routines]
     assert names[0] == "Post-run stretches" and "Stick calves" in names
     assert app.last_frame.screen == "idle"
+
+
+@pytest.mark.parametrize("after_switch", [True, False], ids=["after-the-switch", "before-the-switch"])
+def test_an_import_that_crashes_says_whether_the_library_changed(tmp_path, monkeypatch, after_switch):
+    """A bug in the import (not a hostile stick) must not leave the device showing a stale library or a lie."""
+    from stretchbox.adapters import library
+
+    stick = tmp_path / "stick"
+    (stick / "stretchbox").mkdir(parents=True)
+    (stick / "stretchbox" / "calves.yaml").write_text(ROUTINE)
+    real = library.import_routines
+
+    def crashing(source, lib, **kwargs):
+        if after_switch:
+            real(source, lib, write_report=False)
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(library, "import_routines", crashing)
+    app = App(Session([routine(("Ham", "both"), name="First")]))
+    imports = UsbImports(app, tmp_path / "library", queue.Queue(), clock=lambda: 5.0)
+    done = imports.import_one(stick)
+    assert done.report is None and done.library_changed is after_switch
+    app.step(done)
+    assert ("Stick calves" in [r.name for r in app.session.routines]) is after_switch  # what the library holds
+    frame = app.last_frame
+    assert frame.screen == "error" and frame.title == "USB IMPORT FAILED"
+    assert frame.text == f"a bug\nThe library {'changed' if after_switch else 'was not changed'}."

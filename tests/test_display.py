@@ -1,4 +1,8 @@
-"""Through luma.oled's real drivers: exact bytes, change-driven frames, bus faults survived."""
+"""Through luma.oled's real drivers: exact bytes, change-driven frames, bus faults survived.
+
+Faults are made on the emulated bus under luma's own i2c class (tests/doubles/i2c_bus.py); whole
+routines over a faulty bus are in test_panel_faults.py.
+"""
 
 import json
 import queue
@@ -8,7 +12,7 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 from PIL import ImageChops
 
 from stretchbox.adapters.display import (
-    FaultySerial, RecordingSerial, frames_from_sh1106, frames_from_ssd1306, make_device,
+    RecordingSerial, device_from_config, frames_from_sh1106, frames_from_ssd1306, make_device,
 )
 from stretchbox.adapters.panel import PanelOutput
 from stretchbox.adapters.routines import load_builtin
@@ -17,6 +21,7 @@ from stretchbox.cli import main
 from stretchbox.config import Config
 from stretchbox.core.frame import Frame
 from stretchbox.render import Renderer
+from tests.doubles.i2c_bus import Board, Bus, Panel, install, one_panel
 
 RENDER = Renderer((128, 64)).render
 HOLD = Frame("hold", name="Calf", icon="calf", side="left", seconds=30, index=6, count=6, progress=0.9)
@@ -92,39 +97,22 @@ def test_a_pause_press_reaches_the_screen():
     assert same(at_press[-1], RENDER(paused))
 
 
-def test_a_display_failing_every_nth_call_loses_no_cue_and_no_second_of_the_countdown():
-    clean, faulty = RecordingSerial(), FaultySerial(every=7)
-    _, expected = run_device(clean)
-    device, got = run_device(faulty)
-    assert faulty.faults > 50 and device.panel.faults == faulty.faults
-    assert got == expected  # every phase, cue and buzzer pin change at the same millisecond
-    # every whole second of every hold reached the panel, a few hundred ms late at worst
-    shown = frames_from_ssd1306(faulty.calls)
-    wanted = [(t, img) for t, img in frames_from_ssd1306(clean.calls) if t > 0]  # t=0: idle, gone at once
-    missing = [t for t, img in wanted if not any(same(img, g) and 0 <= gt - t < 1.0 for gt, g in shown)]
-    assert missing == []
-    assert same(shown[-1][1], wanted[-1][1])  # and it ends on the same screen
-
-
-def test_a_display_missing_at_start_is_retried_with_backoff_and_then_draws():
-    attempts = []
-    serial = RecordingSerial()
-
-    def flaky_open():
-        attempts.append(len(attempts))
-        if len(attempts) < 4:
-            raise OSError(121, "Remote I/O error")
-        return make_device("ssd1306", serial)
-
-    panel = PanelOutput(flaky_open, RENDER)
-    t = 0.0
-    while panel.device is None and t < 60:
-        panel.frame(HOLD, t)
-        t = panel.next_deadline() if panel.device is None else t
-    assert len(attempts) == 4 and panel.device is not None
-    assert serial.bytes_sent > 1024
-    assert t == pytest.approx(0.5 + 1.0 + 2.0)  # 0.5 s, then doubling
-    assert panel.next_deadline() is None
+def test_a_display_missing_at_start_is_retried_with_backoff_and_then_draws(monkeypatch):
+    board = Board({1: Bus({})})  # I2C enabled, nothing at 0x3C
+    install(monkeypatch, board)
+    bus, panel = board.buses[1], Panel()
+    output = PanelOutput(lambda: device_from_config(Config().display), RENDER)
+    t, tries = 0.0, []
+    while output.device is None and t < 60:
+        if t == 3.5:
+            bus.panels[0x3C] = panel  # connected between the third and fourth try
+        output.frame(HOLD, t)
+        tries.append(t)
+        t = output.next_deadline() if output.device is None else t
+    assert tries == [0.0, 0.5, 1.5, 3.5]  # 0.5 s, then doubling
+    assert bus.opened == 4 and bus.open_handles == 1  # each failed try closed its handle
+    assert panel.lit and panel.image().tobytes() == RENDER(HOLD).tobytes()
+    assert output.next_deadline() is None
 
 
 def test_simulate_bus_log_is_every_driver_call(tmp_path, capsys):
@@ -196,18 +184,22 @@ def test_change_driven_display_sends_one_frame_per_distinct_picture_exactly():
     assert panel.show(nxt) is True and serial.bytes_sent == 3 * (6 + 1024)
 
 
-def test_change_driven_display_resends_after_a_failed_frame():
-    from stretchbox.adapters.display import ChangeDrivenDisplay
+def test_change_driven_display_resends_after_a_failed_frame(monkeypatch):
+    import luma.oled.device as oled
+    from luma.core.interface.serial import i2c
 
-    serial = FaultySerial(every=2)
-    device = make_device("ssd1306", RecordingSerial())
-    device._serial_interface = serial
-    panel = ChangeDrivenDisplay(device)
-    with pytest.raises(OSError):
-        panel.show(RENDER(HOLD))  # the window command passes, the data fails
-    serial.every = 10**9  # the wire is fixed
-    assert panel.show(RENDER(HOLD)) is True  # same picture, but it never arrived: sent again
-    assert panel.frames_shown == 1
+    from stretchbox.adapters.display import ChangeDrivenDisplay
+    from stretchbox.adapters.panel import DISPLAY_FAULTS
+
+    board, panel = one_panel()
+    install(monkeypatch, board)
+    display = ChangeDrivenDisplay(oled.ssd1306(i2c(port=1)))  # luma's own i2c: no retries
+    board.buses[1].nack_rate = 1.0  # a wire that refuses everything
+    with pytest.raises(DISPLAY_FAULTS):
+        display.show(RENDER(HOLD))
+    board.buses[1].nack_rate = 0.0  # the wire is fixed
+    assert display.show(RENDER(HOLD)) is True  # same picture, but it never arrived: sent again
+    assert display.frames_shown == 1 and panel.image().tobytes() == RENDER(HOLD).tobytes()
 
 
 def test_decoders_read_back_what_the_real_drivers_sent():
@@ -258,14 +250,15 @@ def test_every_luma_oled_driver_takes_our_frames_or_refuses_the_size():
 
 
 def test_device_from_args_uses_lumas_cmdline_and_insists_on_display_and_mode_1(monkeypatch):
-    from luma.core import cmdline
+    import luma.oled.device
 
     from stretchbox.adapters.display import device_from_args
 
-    seen = []
-    monkeypatch.setattr(cmdline, "create_device", lambda args: seen.append(args) or make_device(args.display))
+    board = Board({3: Bus({0x3C: Panel("sh1106")})})
+    install(monkeypatch, board)
     device = device_from_args(["--display", "sh1106", "--interface", "i2c", "--i2c-port", "3"])
-    assert device.mode == "1" and seen[0].display == "sh1106" and seen[0].mode == "1" and seen[0].i2c_port == 3
+    assert isinstance(device, luma.oled.device.sh1106) and device.mode == "1"
+    assert board.buses[3].panels[0x3C].inits == 1 and board.buses[3].open_handles == 1
     with pytest.raises(ValueError, match="--display"):
         device_from_args(["--interface", "i2c"])
     with pytest.raises(ValueError, match="1-bit"):

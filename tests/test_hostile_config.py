@@ -151,7 +151,7 @@ CONFIGS = [
     ("off-inf", "idle: {off_after: .inf}\n", [(1, 19, "got inf")]),
     ("bounce-negative", "buttons: {bounce_time: -1}\n", [(1, 24, "cannot be negative")]),
     ("lead-too-long", "session: {resume_lead: 31}\n", [(1, 24, "between 0 and 30 seconds")]),
-    ("schema-true", "schema: true\n", [(1, 9, "unsupported schema True")]),
+    ("schema-true", "schema: true\n", [(1, 9, "unsupported schema true")]),
     ("typo-key", "buzzer:\n  kynd: active\n", [(2, 3, "unknown key 'kynd': did you mean 'kind'?")]),
     # every problem at once, each where it is written; a refused value is not reported twice
     ("many-at-once", "buttons:\n  a: BOARD1\n  b: GPIO18\ndisplay:\n  driver: sh1106\n  width: 96\n  height: 16\n"
@@ -348,8 +348,8 @@ OPTIONS = [
      "draw every second: this routine is 1,796,400 s, over the 10,800 s limit"),
     ("config-missing", ["--config", "{tmp}/none.yaml"], 1, "none.yaml:1:1: no such config file"),
     ("config-is-a-folder", ["--config", "{dir}"], 1, "adir:1:1: is a folder, not a file"),
-    ("config-is-a-pipe", ["--config", "{tmp}/pipe"], 1, "pipe:1:1: not a regular file"),
-    ("routine-is-a-pipe", ["{tmp}/pipe"], 1, "pipe:1:1: not a regular file (a pipe)"),
+    ("config-is-a-pipe", ["--config", "{tmp}/pipe"], 1, "pipe:1:1: not a regular file: a FIFO"),
+    ("routine-is-a-pipe", ["{tmp}/pipe"], 1, "pipe:1:1: not a regular file: a FIFO"),
     # valid: each ends by itself, quickly
     ("press-after-the-summary", ["--press", "500:a"], 0, ""),
     ("presses-long-after", ["--press", "500:a", "--press", "100000:a", "--press", "4999000:b"], 0, ""),

@@ -8,7 +8,7 @@ import pytest
 from luma.core.interface.serial import i2c
 from PIL import Image, ImageDraw
 
-from tests.doubles.i2c_bus import Bus, Board, Panel, install, one_panel
+from tests.doubles.i2c_bus import Bus, Board, Panel, gddram, install, one_panel
 
 
 def picture():
@@ -79,3 +79,24 @@ def test_address_scan_answers_only_where_a_panel_is():
     assert bus.read_byte(0x3D) in (0x03, 0x43)
     with pytest.raises(OSError):
         bus.read_byte(0x3C)
+
+
+def test_gddram_is_what_the_panel_shows(monkeypatch):
+    board, panel = one_panel("sh1106")
+    install(monkeypatch, board)
+    oled.sh1106(i2c(port=1)).display(picture())
+    assert panel.visible() == gddram(picture()) != gddram(Image.new("1", (128, 64)))
+
+
+def test_the_bus_counts_handles_opened_and_closed_like_smbus2(monkeypatch):
+    board, panel = one_panel()
+    install(monkeypatch, board)
+    bus = board.buses[1]
+    serials = [i2c(port=1) for _ in range(3)]
+    assert (bus.opened, bus.closed, bus.open_handles, bus.most_open) == (3, 0, 3, 3)
+    serials[0].cleanup()
+    serials[0].cleanup()  # smbus2 closes its fd once
+    assert (bus.closed, bus.open_handles) == (1, 2)
+    for serial in serials[1:]:
+        serial.cleanup()
+    assert bus.open_handles == 0 and bus.most_open == 3

@@ -20,7 +20,7 @@ from PIL import Image
 
 from stretchbox.adapters import library as lib
 from stretchbox.adapters.library import (
-    BUILTIN_ICONS, MAX_ROUTINE_FILES, current_dir, icon_path, import_command, import_routines, list_routines,
+    BUILTIN_ICONS, MANIFEST, MAX_ROUTINE_FILES, current_dir, icon_path, import_command, import_routines, list_routines,
     load_library, routines_command, versions_dir,
 )
 from stretchbox.adapters.routines import load_builtin
@@ -62,11 +62,11 @@ def stick(root: Path, files: dict, folder: str = "stretchbox") -> Path:
 
 
 def contents(library: Path) -> dict[str, bytes]:
-    """What a reader of the library sees: every file in the current version, by name."""
+    """What a reader of the library sees: every file in the current version, by name (not the manifest)."""
     folder = current_dir(library)
     if folder is None:
         return {}
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name != MANIFEST}
 
 
 def check_report_lines(report) -> None:
@@ -477,8 +477,11 @@ def test_a_plain_library_folder_is_adopted(tmp_path, library):
     (library / "old.yaml").write_text(routine("Old"))
     assert [r.name for r in load_library(library)[0]][-1] == "Old"
     report = import_routines(stick(tmp_path / "stick", {"old.yaml": "broken: [", "new.yaml": routine("New")}), library)
-    assert report.exit_code == 1 and report.kept_previous == ["Old (old.yaml)"]
+    # the folder was made by hand: its files are the user's, carried into the new library whole
+    assert report.exit_code == 1 and report.kept_previous == [] and report.kept_user == [lib.KeptFile("old.yaml")]
     assert library.is_symlink() and sorted(contents(library)) == ["new.yaml", "old.yaml"]
+    assert contents(library)["old.yaml"] == routine("Old").encode()
+    assert "Kept, not made by the device (1):\n  old.yaml\n" in report.text()
 
 
 def test_missing_link_with_versions_uses_the_newest(tmp_path, library):

@@ -19,8 +19,10 @@ pytestmark = pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason=
 
 
 def install(root: Path, *args: str, script: Path = INSTALL, real: bool = False) -> str:
-    """install.sh --root; with the stand-in console script unless ``real`` (a real venv: ~12 s)."""
+    """install.sh --root; with the stand-in console script unless ``real`` (a real venv: ~12 s).
+    The panel frames are rendered by this Python (the --root venv has no dependencies)."""
     env = {k: v for k, v in os.environ.items() if k != "STRETCHBOX_ROOT_VENV"}
+    env["STRETCHBOX_ROOT_PYTHON"] = sys.executable
     if not real:
         env["STRETCHBOX_ROOT_VENV"] = "stand-in"
     proc = subprocess.run(["bash", str(script), "--root", str(root), *args], capture_output=True, text=True,
@@ -35,12 +37,25 @@ def with_system_units(root: Path) -> Path:
     return root
 
 
+def with_base_python(root: Path) -> Path:
+    """The venv's python links to the system's python3 by an absolute path, which verify --root looks
+    up under the root: an executable stands in there for the OS's own interpreter (/usr/bin/python3
+    on the Pi, wherever python3 is on this machine)."""
+    link = root / "opt/stretchbox/venv/bin/python3"
+    if link.is_symlink() and os.path.isabs(target := os.readlink(link)):
+        stand_in = root / target.lstrip("/")
+        stand_in.parent.mkdir(parents=True, exist_ok=True)
+        stand_in.write_text("#!/bin/sh\n# stands in for the system's python3 under --root\n")
+        stand_in.chmod(0o755)
+    return root
+
+
 @pytest.fixture(scope="module")
 def real_root(tmp_path_factory):
     """The layout as install.sh --root makes it by default: a real venv with the console script."""
     root = tmp_path_factory.mktemp("real") / "root"
     output = install(root, real=True)
-    return with_system_units(root), output
+    return with_base_python(with_system_units(root)), output
 
 
 @pytest.fixture
@@ -58,7 +73,9 @@ def analyze(*args: str) -> subprocess.CompletedProcess:
 def test_systemd_analyze_verify_prints_nothing(real_root):
     root, _ = real_root
     unit = root / "etc/systemd/system/stretchbox.service"
-    for target in (str(unit), "stretchbox.service"):  # the file as laid out, and the unit by name
+    # The file as laid out, the unit by name, and an instance of the early splash (its ExecStart is
+    # the venv's python, there in the real layout).
+    for target in (str(unit), "stretchbox.service", "stretchbox-splash@i2c-1.service"):
         proc = analyze("verify", f"--root={root}", "--man=no", target)
         assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", ""), target
 
@@ -92,10 +109,11 @@ def test_verify_would_catch_a_typo(laid_out):
     assert proc.returncode == 0 and "notifyy" in proc.stdout + proc.stderr
 
 
-def test_security_exposure_is_at_most_2(real_root):
+@pytest.mark.parametrize("name", ["stretchbox.service", "stretchbox-splash@i2c-1.service"])
+def test_security_exposure_is_at_most_2(real_root, name):
     root, _ = real_root
-    proc = analyze("security", "--offline=yes", f"--root={root}", "stretchbox.service")
-    found = re.search(r"Overall exposure level for stretchbox\.service: (\d+\.\d+)", proc.stdout + proc.stderr)
+    proc = analyze("security", "--offline=yes", f"--root={root}", name)
+    found = re.search(rf"Overall exposure level for {re.escape(name)}: (\d+\.\d+)", proc.stdout + proc.stderr)
     assert found, proc.stdout + proc.stderr
     assert float(found.group(1)) <= 2.0
 
@@ -168,9 +186,13 @@ def test_root_layout_is_complete_and_idempotent(tmp_path):
     first = install(root)
     for path in ("etc/systemd/system/stretchbox.service", "etc/udev/rules.d/99-stretchbox-usb.rules",
                  "etc/polkit-1/rules.d/50-stretchbox-poweroff.rules", "etc/stretchbox/config.yaml",
-                 "opt/stretchbox/venv/bin/stretchbox"):
+                 "opt/stretchbox/venv/bin/stretchbox", "etc/systemd/system/stretchbox-splash@.service",
+                 "etc/udev/rules.d/60-stretchbox-splash.rules", "opt/stretchbox/panel/splash.json",
+                 "opt/stretchbox/panel/safe-to-unplug.json",
+                 "usr/lib/systemd/system-shutdown/stretchbox-safe-to-unplug"):
         assert (root / path).is_file(), path
     assert (root / "opt/stretchbox/venv/bin/stretchbox").stat().st_mode & 0o111
+    assert (root / "usr/lib/systemd/system-shutdown/stretchbox-safe-to-unplug").stat().st_mode & 0o111
     assert "would run: systemctl enable stretchbox.service" in first
     assert "would run: systemctl restart stretchbox.service" in first  # new files: (re)start it
     config = root / "etc/stretchbox/config.yaml"
@@ -193,6 +215,9 @@ def test_uninstall_keeps_routines_and_config_unless_purged(tmp_path):
     assert not (root / "etc/systemd/system/stretchbox.service").exists()
     assert not (root / "etc/udev/rules.d/99-stretchbox-usb.rules").exists()
     assert not (root / "etc/polkit-1/rules.d/50-stretchbox-poweroff.rules").exists()
+    assert not (root / "etc/systemd/system/stretchbox-splash@.service").exists()
+    assert not (root / "etc/udev/rules.d/60-stretchbox-splash.rules").exists()
+    assert not (root / "usr/lib/systemd/system-shutdown/stretchbox-safe-to-unplug").exists()
     assert not (root / "opt/stretchbox").exists()
     assert (root / "etc/stretchbox/config.yaml").exists() and (root / "var/lib/stretchbox/library/mine.yaml").exists()
     install(root, "--uninstall", "--purge")
@@ -232,12 +257,14 @@ def test_the_default_config_is_valid_and_its_commented_keys_are_the_real_default
 def test_installer_is_shellcheck_clean():
     if shutil.which("shellcheck") is None:
         pytest.skip("shellcheck not installed")
-    proc = subprocess.run(["shellcheck", str(INSTALL)], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(["shellcheck", str(INSTALL), str(ROOT / "systemd/stretchbox-safe-to-unplug")],
+                          capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout
 
 
 def test_i2c_is_enabled_once_without_raspi_config(tmp_path):
-    """--root on a laid-out SD card: config.txt gets dtparam=i2c_arm=on once, and the i2c-dev module."""
+    """--root on a laid-out SD card: config.txt gets dtparam=i2c_arm=on once, and the i2c-dev module
+    (the rest of what install.sh writes to config.txt: tests/test_install.py)."""
     root = tmp_path / "root"
     boot = root / "boot/firmware/config.txt"
     boot.parent.mkdir(parents=True)
@@ -248,7 +275,8 @@ def test_i2c_is_enabled_once_without_raspi_config(tmp_path):
     assert (root / "etc/modules-load.d/stretchbox-i2c.conf").read_text() == "i2c-dev\n"
     boot.write_text("dtparam=i2c_arm=off\n")
     install(root)
-    assert boot.read_text() == "dtparam=i2c_arm=on\n"
+    assert boot.read_text().splitlines()[0] == "dtparam=i2c_arm=on"  # in place; our block follows
+    assert boot.read_text().count("dtparam=i2c_arm=") == 1
     install(root, "--uninstall")
     assert not (root / "etc/modules-load.d/stretchbox-i2c.conf").exists() and boot.exists()
 

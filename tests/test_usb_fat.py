@@ -94,7 +94,8 @@ def test_import_from_a_fat32_image_with_laptop_litter(tmp_path):
     for litter in (".Spotlight-V100", ".Trashes", ".fseventsd", "System Volume Information", "$RECYCLE.BIN",
                    "._.Trashes", "._POSTRUN.YML", "._Morning Flow.yaml", ".DS_Store"):
         assert any(line.startswith(f"{litter}: ") for line in report.skipped), (litter, report.skipped)
-    assert sorted(p.name for p in current_dir(library).iterdir()) == ["morning flow.yaml", "myicon.png", "postrun.yml"]
+    assert sorted(p.name for p in current_dir(library).iterdir()) == [".manifest", "morning flow.yaml", "myicon.png",
+                                                                      "postrun.yml"]
     routines, problems = load_library(library)
     assert problems == [] and [r.name for r in routines][1:] == ["Morning flow", "After the gym"]
 

@@ -121,12 +121,17 @@ class App:
 
 @dataclass(frozen=True)
 class ImportDone:
-    """A USB import finished on the worker thread; the owner thread applies it."""
+    """A USB import finished on the worker thread; the owner thread applies it.
+
+    ``routines`` are what the library holds now (read back after the import,
+    whatever happened); ``library_changed`` is observed when the import itself failed.
+    """
 
     t: float
     report: object
     routines: list
     problems: list
+    library_changed: bool | None = None
 
 
 class UsbImports:
@@ -153,36 +158,45 @@ class UsbImports:
             self._worker.start()
 
     def _work(self) -> None:
-        from .adapters.library import import_routines, load_library
-
         while True:
-            path = self._jobs.get()
-            try:
-                report = import_routines(Path(path), self.library)
-                routines, problems = load_library(self.library)
-            except Exception as exc:  # never let a stick kill the worker silently
-                log.exception("USB import failed")
-                report, routines, problems = None, [], [str(exc)]
-            self.inbox.put(ImportDone(self.clock(), report, routines, problems))
+            self.inbox.put(self.import_one(Path(self._jobs.get())))
+
+    def import_one(self, path: Path) -> ImportDone:
+        """Import one stick and read the library back; never raises (a stick must not kill the worker)."""
+        from .adapters.library import current_dir, import_routines, load_library
+
+        report, problems, changed = None, [], None
+        before = current_dir(self.library)
+        try:
+            report = import_routines(path, self.library)
+        except Exception as exc:  # noqa: BLE001 - a bug must not leave the device showing an old library silently
+            log.exception("USB import failed")
+            problems, changed = [str(exc)], current_dir(self.library) != before
+        routines, load_problems = load_library(self.library)  # never raises: what the device offers now
+        return ImportDone(self.clock(), report, routines, problems + load_problems, changed)
 
     def apply(self, done: ImportDone) -> None:
         if done.routines:
             self.app.session.replace_routines(done.routines)
-        self.app.notify(import_notice(done.report, done.problems))
+        self.app.notify(import_notice(done.report, done.problems, done.library_changed))
 
 
-def import_notice(report, problems: list) -> Frame:
-    """What the OLED says after a stick: how many routines, and the first problem as file:line: message."""
+def import_notice(report, problems: list, library_changed: bool | None = None) -> Frame:
+    """What the OLED says after a stick: how many routines, the first problem as file:line: message,
+    and whether the report reached the stick (a new paragraph)."""
     if report is None:
-        return Frame("error", title="USB IMPORT FAILED", text=str(problems[0]) if problems else "")
+        state = {True: "The library changed.", False: "The library was not changed."}.get(library_changed)
+        text = "\n".join(filter(None, [str(problems[0]) if problems else "", state]))
+        return Frame("error", title="USB IMPORT FAILED", text=text)
+    note = report.report_note()
     n = len(report.imported)
     first = report.first_problem()
     if report.exit_code == 2:
-        return Frame("error", title="NOTHING IMPORTED", text=first or report.fatal or "")
+        return Frame("error", title="NOTHING IMPORTED", text="\n".join(filter(None, [report.why_unchanged(), note])))
     title = f"{n} ROUTINE{'S' if n != 1 else ''} IMPORTED"
     if first:
-        return Frame("error", title=title, text=first)
-    return Frame("message", title=title, text="from the USB stick")
+        return Frame("error", title=title, text="\n".join(filter(None, [first, note])))
+    return Frame("message", title=title, text="\n".join(filter(None, ["from the USB stick", note])))
 
 
 def run_loop(app: App, inbox: queue.Queue, clock: Callable[[], float], *,

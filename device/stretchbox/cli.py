@@ -38,15 +38,16 @@ def path_arg(text: str) -> Path:
     return Path(text)
 
 
-def seconds_arg(low: float, high: float) -> Callable[[str], float]:
-    """A number of seconds from ``low`` to ``high`` (finite: no nan, no inf)."""
+def seconds_arg(low: float, high: float, *, above: bool = False) -> Callable[[str], float]:
+    """A number of seconds from ``low`` (or, with ``above``, more than ``low``) to ``high``; never nan or inf."""
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-        if not low <= value <= high:  # also false for nan
-            raise argparse.ArgumentTypeError(f"must be from {low:g} to {high:g} seconds, got {text!r}")
+        if not (low < value <= high if above else low <= value <= high):  # also false for nan
+            raise argparse.ArgumentTypeError(f"must be {'over' if above else 'from'} {low:g} "
+                                             f"{'and up ' if above else ''}to {high:g} seconds, got {text!r}")
         return value
     return parse
 
@@ -111,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--config", type=path_arg, help="device config (default /etc/stretchbox/config.yaml if present)")
     chk.add_argument("--display", metavar="NAME", help="as for run (default: the configured OLED)")
     chk.add_argument("--pins", choices=("real", "mock"), default="real", help="GPIO (default real)")
-    chk.add_argument("--timeout", type=seconds_arg(0.1, 3600), default=20.0,
+    chk.add_argument("--timeout", type=seconds_arg(0, 3600, above=True), default=20.0,
                      help="seconds to wait for each button (default 20)")
     chk.set_defaults(func=cmd_check)
 
@@ -127,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check routine files or folders of them")
     val.add_argument("paths", nargs="+", type=path_arg, metavar="PATH")
     val.set_defaults(func=cmd_validate)
+
+    boot = sub.add_parser("boot-frames", help="pre-render the boot splash and SAFE TO UNPLUG for the "
+                                              "configured I2C panel (install.sh runs this)")
+    boot.add_argument("--config", type=Path, help="device config (default /etc/stretchbox/config.yaml if present)")
+    boot.add_argument("--out", type=Path, required=True, metavar="DIR",
+                      help="write splash.json and safe-to-unplug.json here")
+    boot.set_defaults(func=cmd_boot_frames)
     return p
 
 
@@ -154,18 +162,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _load_routines(path: Path | None):
     """The routine named on the command line, or the built-in ones; problems exit 1."""
-    import stat
-
     from .adapters.routines import load_builtin, load_routine
-    from .adapters.yamlfile import FileError, FileProblem
+    from .adapters.yamlfile import FileError
 
     try:
-        fifo = path is not None and stat.S_ISFIFO(path.stat().st_mode)  # reading it would wait for a writer
-    except OSError:
-        fifo = False  # reading it says what is wrong
-    try:
-        if fifo:
-            raise FileError([FileProblem(str(path), 1, 1, "not a regular file (a pipe)")])
         return [load_routine(path)] if path else load_builtin()
     except FileError as exc:
         for problem in exc.problems:
@@ -174,16 +174,17 @@ def _load_routines(path: Path | None):
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from .adapters.files import display_path, exists
     from .adapters.routines import check_paths
     from .core.frame import clock_text
 
-    missing = [p for p in args.paths if not p.exists()]
+    missing = [p for p in args.paths if not exists(p)]
     if missing:
-        raise UsageError(f"no such file or folder: {', '.join(map(str, missing))}")
+        raise UsageError(f"no such file or folder: {', '.join(map(display_path, missing))}")
     result = check_paths(args.paths)
     for path, routine in result.routines:
         n = len(routine.stretches)
-        print(f"ok: {path}: {routine.name} ({n} stretch{'es' if n != 1 else ''}, "
+        print(f"ok: {display_path(path)}: {routine.name} ({n} stretch{'es' if n != 1 else ''}, "
               f"{clock_text(routine.total_seconds())})")
     for problem in result.problems:
         print(problem, file=sys.stderr)
@@ -222,7 +223,8 @@ def _config(args: argparse.Namespace, *, device_file: bool = False, pins: bool =
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """``stretchbox check``: exit 0 when every check passed, 1 when one failed."""
+    """``stretchbox check``: exit 0 when every check passed, 1 when one failed (each FAIL with its fix)."""
+    import dataclasses
     import queue
     import time
 
@@ -234,7 +236,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .adapters.buttons import ButtonsInput
     from .adapters.buzzer import BuzzerOutput
     from .app import sound_devices
-    from .check import run_check
+    from .check import I2CTarget, run_check
+    from .config import DEFAULT_PATH
 
     factory = None
     if args.pins == "mock":
@@ -242,26 +245,34 @@ def cmd_check(args: argparse.Namespace) -> int:
 
         factory = MockFactory(pin_class=MockPWMPin)
     inbox: queue.Queue = queue.Queue()
-    b, z = config.buttons, config.buzzer
+    b, z, d = config.buttons, config.buzzer, config.display
     pins = {"a": b.a} if b.mode == "one" else {"a": b.a, "b": b.b}
+    config_file = config.source if config.source != "<defaults>" else str(DEFAULT_PATH)
+
+    def open_buzzer():  # the buzzer, then the motor; a motor that fails does not leak the buzzer
+        if z.kind == "none" and not z.vibration_pin:
+            return None
+        sound = sound_devices(dataclasses.replace(z, vibration_pin=None), factory)[0]
+        try:
+            motor = sound_devices(dataclasses.replace(z, kind="none"), factory)[1]
+        except Exception:
+            if sound is not None:
+                sound.close()
+            raise
+        return BuzzerOutput(sound, motor)
+
+    buzzer_pins = ([z.pin] if z.kind != "none" else []) + ([f"vibration {z.vibration_pin}"] if z.vibration_pin else [])
+
     try:
-        device = display.open()
-    except OSError as exc:
-        print(f"FAIL display: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    buttons = ButtonsInput(pins, inbox, clock=time.monotonic, bounce_time=b.bounce_time, pin_factory=factory)
-    sound, motor = sound_devices(z, factory)
-    try:
-        report = run_check(device=device, render=display.render, buttons=pins, inbox=inbox,
-                           buzzer_output=BuzzerOutput(sound, motor) if sound or motor else None,
-                           press_timeout=args.timeout,
-                           i2c_port=config.display.i2c_port if name == "config" and config.display.interface == "i2c"
-                           else None)
+        report = run_check(
+            open_device=display.open, render=display.render, buttons=pins, inbox=inbox,
+            open_button=lambda button, pin: ButtonsInput({button: pin}, inbox, clock=time.monotonic,
+                                                         bounce_time=b.bounce_time, pin_factory=factory),
+            open_buzzer=open_buzzer, buzzer_pin=", ".join(buzzer_pins),
+            press_timeout=args.timeout, config_file=config_file,
+            i2c=I2CTarget(d.i2c_port, d.i2c_address, config_file)
+            if (name == "config" or name in DRIVERS) and d.interface == "i2c" else None)
     finally:
-        buttons.close()
-        for output in (sound, motor):
-            if output is not None:
-                output.close()
         if factory is not None:
             factory.reset()
     print("\n".join(["stretchbox check", *report.lines]))
@@ -283,10 +294,12 @@ def cmd_routines(args: argparse.Namespace) -> int:
 def cmd_config(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from .adapters.files import display_path
     from .config import DEFAULT_PATH
 
     config = _config(args, device_file=True)
-    source = config.source if config.source != "<defaults>" else f"{args.config or DEFAULT_PATH} (missing: defaults)"
+    source = display_path(config.source) if config.source != "<defaults>" \
+        else f"{display_path(args.config or DEFAULT_PATH)} (missing: defaults)"
     if args.check:
         print(f"ok: {source}")
         return EXIT_OK
@@ -367,10 +380,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
         render = memo_render(Renderer(d.frame_size).render)
         if args.frames or args.gif or args.sheet:
-            from .core.frame import Frame
-
             recorder = FrameRecorder(render)
-            recorder.frame(Frame("splash", title="stretchbox", text="starting..."), 0.0)  # as `run` starts
+            recorder.frame(splash_frame(), 0.0)  # as `run` starts
             outputs.append(recorder)
     if args.display:
         from .adapters.display import RecordingSerial, make_device
@@ -577,7 +588,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = _config(args, device_file=True, pins=False)  # the pins' check imports gpiozero: after the splash
     display = open_display(args.display, config)
-    display.splash(Frame("splash", title="stretchbox", text="starting..."))
+    display.splash(splash_frame())
     if args.first_frame_only:  # for the start-up benchmark: the time of the first frame, then exit
         print(f"first-frame {time.monotonic():.6f}", flush=True)
         return EXIT_OK
@@ -695,9 +706,12 @@ class DisplayChoice:
         from .adapters.panel import DISPLAY_FAULTS
 
         try:
-            device = self._ready.pop() if self._ready else self._open()
+            if self._ready:  # a second frame (a refused config) goes to the device already open
+                device = self._ready[-1]
+            else:
+                device = self._open()
+                self._ready.append(device)  # the panel output's even if this frame fails: it owns the bus handle
             device.display(self.render(frame))
-            self._ready.append(device)
         except DISPLAY_FAULTS as exc:  # the panel output retries with backoff and logs the fault once
             import logging
 
@@ -764,15 +778,51 @@ def _terminal_or_text(display) -> str:
     return "text"
 
 
+def splash_frame():
+    """The first screen: drawn by `run` as it starts, and earlier in boot by the splash unit."""
+    from .core.frame import Frame
+
+    return Frame("splash", title="stretchbox", text="starting...")
+
+
+def safe_to_unplug_frame():
+    """Drawn by the systemd-shutdown hook once every filesystem is read-only, and only then."""
+    from .core.frame import Frame
+
+    return Frame("message", title="SAFE TO UNPLUG", text="stretchbox has shut down")
+
+
 def final_frame(state: str, setting: str):
-    """What stays on the panel after exit: 'safe to unplug' after a power-off, else per config."""
+    """What stays on the panel after exit. After a power-off the system is still shutting down
+    (filesystems are written until the end): SAFE TO UNPLUG comes later, from the shutdown hook."""
     from .core.frame import Frame
 
     if state == "powering-off":
-        return Frame("message", title="SAFE TO UNPLUG", text="once the green light is off")
+        return Frame("message", title="SHUTTING DOWN", text="wait for SAFE TO UNPLUG")
     if setting == "blank":
         return None
     return Frame("message", title="stretchbox", text="stopped")
+
+
+def cmd_boot_frames(args: argparse.Namespace) -> int:
+    """The splash and SAFE TO UNPLUG as replay files: the bytes luma's driver for the configured
+    panel sends to draw them on a panel that was just powered on (see adapters/replay.py)."""
+    config = _config(args, device_file=True)
+    d = config.display
+    if d.interface != "i2c":
+        print(f"boot-frames: the panel is on {d.interface}: the early splash and SAFE TO UNPLUG "
+              "are drawn over I2C only", file=sys.stderr)
+        return EXIT_OK
+    from .adapters.replay import dumps, record
+    from .render import Renderer
+
+    render = Renderer((d.width, d.height)).render
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, frame in (("splash", splash_frame()), ("safe-to-unplug", safe_to_unplug_frame())):
+        replay = record(render(frame), driver=d.driver, port=d.i2c_port, address=d.i2c_address,
+                        width=d.width, height=d.height, rotate=d.rotate, contrast=d.contrast)
+        (args.out / f"{name}.json").write_text(dumps(replay))
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from typing import Any
 
 from .core.idle import IdleConfig
 from .core.routine import Checker, InvalidRoutine, Problem, parse_duration
+from .core.text import quote
 
 DEFAULT_PATH = Path("/etc/stretchbox/config.yaml")
 
@@ -24,6 +25,7 @@ DEFAULT_PATH = Path("/etc/stretchbox/config.yaml")
 DRIVERS = ("ssd1306", "sh1106", "ssd1309", "ssd1305", "sh1107")
 # Seconds, (low, high): the config's ranges, also for the command-line options that override them.
 RESUME_LEAD = (0.0, 30.0)
+MAX_PIN_TEXT = 10  # the longest pin name is BOARD40: nothing longer is looked at
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def _choice(c: Checker, data: dict, key: str, path: tuple, default: Any, allowed
     if isinstance(value, str):
         value = value.strip().lower()
     if value not in allowed:
-        c.add(path + (key,), f"'{key}' must be one of {', '.join(map(str, allowed))}, got {data[key]!r}")
+        c.add(path + (key,), f"'{key}' must be one of {', '.join(map(str, allowed))}, got {quote(data[key])}")
         return default
     return value
 
@@ -126,7 +128,7 @@ def _int(c: Checker, data: dict, key: str, path: tuple, default: int, low: int, 
         return default
     value = data[key]
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        c.add(path + (key,), f"'{key}' must be a whole number from {low} to {high}, got {value!r}")
+        c.add(path + (key,), f"'{key}' must be a whole number from {low} to {high}, got {quote(value)}")
         return default
     return value
 
@@ -142,8 +144,9 @@ def _pin(c: Checker, data: dict, key: str, path: tuple, default: str | None, *, 
     if value is None and optional:
         return None
     text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-    if not text or len(text) > 12 or not all(ch.isalnum() or ch == ":" for ch in text) or not text.isascii():
-        c.add(path + (key,), f"'{key}' must be a pin name like GPIO17 or BOARD11, got {value!r}")
+    if not text or len(text) > MAX_PIN_TEXT or not all(ch.isalnum() or ch == ":" for ch in text) \
+            or not text.isascii():
+        c.add(path + (key,), f"'{key}' must be a pin name like GPIO17 or BOARD11, got {quote(value)}")
         return default
     return text.upper()
 
@@ -151,7 +154,7 @@ def _pin(c: Checker, data: dict, key: str, path: tuple, default: str | None, *, 
 def _bool(c: Checker, data: dict, key: str, path: tuple, default: bool) -> bool:
     value = data.get(key, default)
     if not isinstance(value, bool):
-        c.add(path + (key,), f"'{key}' must be true or false, got {value!r}")
+        c.add(path + (key,), f"'{key}' must be true or false, got {quote(value)}")
         return default
     return value
 
@@ -173,7 +176,7 @@ def parse_config(data: Any, *, source: str = "") -> tuple[Config, list[Problem]]
     top = c.mapping(data, (), SECTIONS) if data is not None else {}
     schema = top.get("schema", 1)
     if schema != 1 or isinstance(schema, bool):
-        c.add(("schema",), f"unsupported schema {top.get('schema')!r}; this device reads schema 1")
+        c.add(("schema",), f"unsupported schema {quote(top.get('schema'))}; this device reads schema 1")
 
     def section(name: str, allowed: tuple[str, ...]) -> dict:
         return c.mapping(top[name], (name,), allowed) if name in top and top[name] is not None else {}
@@ -245,10 +248,10 @@ def parse_config(data: Any, *, source: str = "") -> tuple[Config, list[Problem]]
 def _abs_path(c: Checker, data: dict, key: str, path: tuple, default: str) -> str:
     value = data.get(key, default)
     if not isinstance(value, str) or not value.startswith("/"):
-        c.add(path + (key,), f"'{key}' must be an absolute path, got {value!r}")
+        c.add(path + (key,), f"'{key}' must be an absolute path, got {quote(value)}")
         return default
     if any(not ch.isprintable() for ch in value):
-        c.add(path + (key,), f"'{key}' contains control characters (a NUL byte, a newline...): {value!r}")
+        c.add(path + (key,), f"'{key}' contains control characters (a NUL byte, a newline...): {quote(value)}")
         return default
     return value
 

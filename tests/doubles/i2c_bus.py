@@ -33,6 +33,21 @@ SSD1306_ARGS = {0x20: 1, 0x21: 2, 0x22: 2, 0x26: 6, 0x27: 6, 0x29: 5, 0x2A: 5, 0
 SH1106_ARGS = {0x81: 1, 0xA8: 1, 0xAD: 1, 0xD3: 1, 0xD5: 1, 0xD9: 1, 0xDA: 1, 0xDB: 1}
 
 
+def gddram(image) -> bytes:
+    """A 1-bit picture as display RAM bytes (page-major, LSB = top row): what ``Panel.visible()``
+    returns while the panel shows it. Compare bytes instead of decoding every history entry."""
+    from PIL import Image
+
+    image = image.convert("1")
+    width, height = image.size
+    pages = []
+    for top in range(0, height, 8):
+        strip = image.crop((0, top, width, top + 8))  # one page: 8 rows
+        # a row per column, bottom pixel first: tobytes() packs MSB first, so bit 0 is the top row
+        pages.append(strip.transpose(Image.Transpose.TRANSPOSE).transpose(Image.Transpose.FLIP_LEFT_RIGHT).tobytes())
+    return b"".join(pages)
+
+
 def remote_io_error() -> OSError:
     """What the Pi's I2C controller reports when nothing acknowledges (a NACK)."""
     return OSError(errno.EREMOTEIO, "Remote I/O error")
@@ -209,7 +224,14 @@ class Bus:
     faults: int = 0
     bytes_on_wire: int = 0
     permission: bool = True  # False: opening /dev/i2c-N is refused (not in group i2c)
-    opened: int = 0
+    opened: int = 0  # handles opened on /dev/i2c-N ...
+    closed: int = 0  # ... and closed again
+    most_open: int = 0  # the most handles open at once
+
+    @property
+    def open_handles(self) -> int:
+        """File descriptors on /dev/i2c-N that nobody closed (a leak grows this without bound)."""
+        return self.opened - self.closed
 
     def __post_init__(self):
         self._rng = random.Random(self.seed)
@@ -264,9 +286,12 @@ class Board:
                     raise PermissionError(errno.EACCES, "Permission denied", path)
                 self._bus = board.buses[bus]
                 self._bus.opened += 1
+                self._bus.most_open = max(self._bus.most_open, self._bus.open_handles)
                 self.fd = 3
 
-            def close(self):
+            def close(self):  # like smbus2: close() twice closes one fd; open() twice leaks the first
+                if self._bus is not None:
+                    self._bus.closed += 1
                 self._bus, self.fd = None, None
 
             def __enter__(self):

@@ -32,6 +32,7 @@ from typing import Any
 
 from ..config import DEFAULT_PATH, Config, parse_config
 from ..core.routine import InvalidRoutine, Problem
+from .files import display_path, exists
 from .yamlfile import FileError, FileProblem, load_checked
 
 # Raspberry Pi Zero 2 W. gpiozero's data gives every 40-pin Pi the same J8 header.
@@ -46,18 +47,14 @@ def load_config(path: Path | None = None, *, required: bool = False, pins: bool 
     first frame sooner; it loads the file again with the whole check right after.
     """
     path = Path(path or DEFAULT_PATH)
-    name = str(path)
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
+    name = display_path(path)
+    if "\x00" in str(path):
+        raise FileError([FileProblem(name, 1, 1, "a file name cannot hold a NUL byte")])
+    if not exists(path):
         if required:
-            raise FileError([FileProblem(name, 1, 1, "no such config file")]) from None
+            raise FileError([FileProblem(name, 1, 1, "no such config file")])
         return Config()
-    except (OSError, ValueError) as exc:  # a file where a folder should be, a NUL byte, a name too long
-        raise FileError([FileProblem(name, 1, 1, f"cannot read: {getattr(exc, 'strerror', None) or exc}")]) from None
-    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):  # a FIFO would block the read forever
-        raise FileError([FileProblem(name, 1, 1, "not a regular file (a pipe or a device?)")])
-    try:
+    try:  # read_text reads regular files only: a FIFO or a device is refused, never waited on
         return load_checked(path, lambda data: config_from_data(data, source=name, pins=pins))
     except FileError as exc:
         if [p.message for p in exc.problems] == ["file is empty"]:  # all comments: the defaults

@@ -1,12 +1,14 @@
 """The OLED as an App output: render on change, idle brightness, and survival of bus faults.
 
 A display that fails (a loose wire, a panel unplugged or never connected, at
-start or mid-routine) must never stop the timer or the buzzer: the fault is logged
-once,
-drawing is retried on the loop's own deadlines with exponential backoff (first
-the same frame on the same device; after a second fault in a row the device is
-re-opened, which re-initialises a panel that lost power), and drawing resumes
-with the current frame when the panel answers again.
+start or mid-routine) must never stop the timer or the buzzer. A transaction
+refused now and then is sent again at once, below this class (``RetryingSerial``
+in display.py); a fault that reaches it is one refused again and again. It is
+logged once per outage, the device is closed (re-opening it re-initialises a
+panel that lost power), and drawing is retried on the loop's own deadlines with
+exponential backoff up to ``BACKOFF_MAX``, or sooner when the picture changes
+(each second of a countdown). Drawing resumes with the current frame when the
+panel answers again.
 """
 
 from __future__ import annotations
@@ -14,18 +16,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from luma.core.error import Error as LumaError
-
 from ..core.frame import Frame
 from ..core.session import Effect
+from .display import DISPLAY_FAULTS
+
+__all__ = ["BACKOFF_FIRST", "BACKOFF_MAX", "DISPLAY_FAULTS", "PanelOutput"]
 
 log = logging.getLogger(__name__)
-
-# Everything a panel raises when the wire, its power or the chip fails: the one place that says so.
-# luma's i2c interface turns errno 121/EIO on a command into DeviceNotFoundError (a luma Error, not
-# an OSError), while data() lets smbus2's OSError through; opening reports DeviceNotFoundError or
-# DevicePermissionError. Any of them is a display fault, never a crash.
-DISPLAY_FAULTS: tuple[type[BaseException], ...] = (OSError, LumaError)
 
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
 
@@ -99,8 +96,8 @@ class PanelOutput:
         if self._in_a_row == 1:  # once per outage, not per frame
             log.warning("display fault (%s: %s); retrying with backoff, the timer goes on",
                         type(exc).__name__, exc)
-        if self._in_a_row >= 2 and self.device is not None:
-            self._release(self.device)  # twice in a row: re-initialise the panel next time
+        if self.device is not None:
+            self._release(self.device)  # refused again and again: re-initialise the panel next time
             self.device = None
         self.last_image = None
         self._level = None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..core.routine import Routine, routine_from_mapping
 from ..resources import data_dir
+from .files import exists, is_folder
 from .yamlfile import FileError, FileProblem, load_checked
 
 ROUTINE_SUFFIXES = (".yaml", ".yml")
@@ -56,13 +57,18 @@ def check_paths(paths: list[Path]) -> CheckResult:
     result = CheckResult()
     files: list[Path] = []
     for path in paths:
-        if path.is_dir():
-            found = routine_files(path)
+        if is_folder(path):
+            try:
+                found = routine_files(path)
+            except OSError as exc:
+                result.problems.append(FileProblem(str(path), 1, 1, f"cannot read this folder: {exc.strerror or exc}"))
+                result.bad_files += 1
+                continue
             if not found:
                 result.problems.append(FileProblem(str(path), 1, 1, "no routine files (*.yaml, *.yml) in this folder"))
                 result.bad_files += 1
             files += found
-        elif path.exists():
+        elif exists(path):  # anything but a folder, even a name too long to look up: the loader says why
             files.append(path)
         else:
             raise FileNotFoundError(str(path))

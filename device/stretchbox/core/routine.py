@@ -8,10 +8,13 @@ into ``FILE:LINE:COL``. The core never sees a file.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
+
+from .text import quote
 
 SCHEMA_VERSION = 1
 MAX_STRETCHES = 100
@@ -116,7 +119,13 @@ def format_path(path: Path) -> str:
     return out
 
 
-_DURATION = re.compile(r"^\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$", re.IGNORECASE)
+# Linear by construction: ASCII digits and spaces only, possessive quantifiers (no backtracking),
+# and never applied to more than MAX_DURATION_TEXT characters.
+_DURATION = re.compile(r"(?:([0-9]++)[ \t]*+[mM])?+[ \t]*+(?:([0-9]++)[ \t]*+[sS])?+")
+MAX_DURATION_TEXT = 20
+_DURATION_HINT = "expected a duration like 30, '30s' or '1m30s'"
+# Letters that stand in for digits when typed in a hurry: "3O" is 30, "l5" is 15.
+_LOOKALIKES = str.maketrans("oOlI", "0011")
 
 
 def parse_duration(value: Any) -> int:
@@ -125,29 +134,46 @@ def parse_duration(value: Any) -> int:
     Raises ValueError with a message a routine author can act on.
     """
     if isinstance(value, bool):
-        raise ValueError(f"expected a duration like 30 or '1m30s', got {value!r}")
+        raise ValueError(f"{_DURATION_HINT}, got {type_name(value)}")
     if isinstance(value, int):
         seconds = value
     elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{_DURATION_HINT}, got {'not-a-number' if math.isnan(value) else 'infinity'}")
         if not value.is_integer():
-            raise ValueError(f"durations are whole seconds, got {value}")
+            raise ValueError(f"durations are whole seconds, got {quote(value)}")
         seconds = int(value)
     elif isinstance(value, str):
-        text = value.strip()
-        if text.isdigit():
-            seconds = int(text)
-        else:
-            m = _DURATION.match(text)
-            if not text or not m or (m.group(1) is None and m.group(2) is None):
-                raise ValueError(f"expected a duration like 30, '30s' or '1m30s', got {value!r}")
-            seconds = int(m.group(1) or 0) * 60 + int(m.group(2) or 0)
+        seconds = _duration_text(value)
     else:
-        raise ValueError(f"expected a duration like 30 or '1m30s', got {type_name(value)}")
+        raise ValueError(f"{_DURATION_HINT}, got {type_name(value)}")
     if seconds < 0:
-        raise ValueError(f"a duration cannot be negative, got {seconds}")
+        raise ValueError(f"a duration cannot be negative, got {quote(seconds)}")
     if seconds > MAX_DURATION:
-        raise ValueError(f"{seconds} s is longer than the {MAX_DURATION} s limit")
+        shown = f"{seconds} s" if seconds < 10 ** 9 else quote(seconds)
+        raise ValueError(f"{shown} is longer than the {MAX_DURATION} s limit")
     return seconds
+
+
+def _duration_text(value: str) -> int:
+    text = value.strip()
+    if len(text) <= MAX_DURATION_TEXT:
+        if text.isascii() and text.isdigit():
+            return int(text)
+        m = _DURATION.fullmatch(text)
+        if m and (m.group(1) or m.group(2)):
+            return int(m.group(1) or 0) * 60 + int(m.group(2) or 0)
+    other = next((ch for ch in text[:MAX_DURATION_TEXT] if not ch.isascii() and (ch.isdigit() or ch.isnumeric())),
+                 None)
+    if other is not None:
+        where = "" if other == text else f" in {quote(value)}"
+        raise ValueError(f"{quote(other)}{where} is not one of the digits 0-9; write durations with plain digits")
+    hint = ""
+    if len(text) <= MAX_DURATION_TEXT and any(ch.isdigit() for ch in text):
+        fixed = text.translate(_LOOKALIKES)
+        if fixed != text and (fixed.isascii() and fixed.isdigit() or _DURATION.fullmatch(fixed)):
+            hint = f": a letter where a digit goes? (did you mean {quote(fixed)}?)"
+    raise ValueError(f"{_DURATION_HINT}, got {quote(value)}{hint}")
 
 
 def type_name(value: Any) -> str:
@@ -156,10 +182,10 @@ def type_name(value: Any) -> str:
 
 
 def suggest(key: str, allowed: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.5)
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5) if len(key) <= 2 * MAX_NAME else []
     if close:
-        return f"unknown key '{key}': did you mean '{close[0]}'?"
-    return f"unknown key '{key}' (allowed: {', '.join(allowed)})"
+        return f"unknown key {quote(key)}: did you mean '{close[0]}'?"
+    return f"unknown key {quote(key)} (allowed: {', '.join(allowed)})"
 
 
 TOP_KEYS = ("schema", "name", "description", "defaults", "min_hold", "cues", "stretches")
@@ -203,8 +229,8 @@ class Checker:
             self.add(path + (key,), f"'{key}' must not be empty")
         elif len(value) > limit:
             self.add(path + (key,), f"'{key}' is {len(value)} characters; at most {limit}")
-        elif any(not ch.isprintable() for ch in value):
-            self.add(path + (key,), f"'{key}' contains control characters")
+        elif (odd := next((ch for ch in value if not ch.isprintable()), None)) is not None:
+            self.add(path + (key,), f"'{key}' contains the invisible or control character {quote(odd)}")
         return value
 
     def duration(self, data: dict, key: str, path: Path, default: int | None) -> int | None:
@@ -228,7 +254,7 @@ def routine_from_mapping(data: Any, *, source: str = "") -> Routine:
     if "schema" not in top:
         c.add((), f"missing required key 'schema' (write 'schema: {SCHEMA_VERSION}' at the top)")
     elif schema != SCHEMA_VERSION or isinstance(schema, bool):
-        c.add(("schema",), f"unsupported schema {schema!r}; this device reads schema {SCHEMA_VERSION}")
+        c.add(("schema",), f"unsupported schema {quote(schema)}; this device reads schema {SCHEMA_VERSION}")
 
     name = c.text(top, "name", (), required=True, limit=MAX_NAME)
     description = c.text(top, "description", (), required=False, limit=MAX_DESCRIPTION)
@@ -303,8 +329,8 @@ def _stretch(c: Checker, item: Any, path: Path, base: Timing, min_hold: int) -> 
         return None
     name = c.text(d, "name", path, required=True, limit=MAX_NAME)
     icon = c.text(d, "icon", path, required=False, limit=64) or "generic"
-    if "icon" in d and icon and not ICON_NAME.match(icon):
-        c.add(path + ("icon",), f"icon '{icon}' must be a built-in name or a file name beside the routine "
+    if "icon" in d and icon and len(icon) <= 64 and not ICON_NAME.match(icon):  # longer: reported by text()
+        c.add(path + ("icon",), f"icon {quote(icon)} must be a built-in name or a file name beside the routine "
                                 "(letters, digits, '-', '_', '.'; no folders)")
     cue = c.text(d, "cue", path, required=False, limit=MAX_CUE)
     why = c.text(d, "why", path, required=False, limit=MAX_WHY)
@@ -315,8 +341,8 @@ def _stretch(c: Checker, item: Any, path: Path, base: Timing, min_hold: int) -> 
             sides = Sides(value)
         except ValueError:
             allowed = [s.value for s in Sides]
-            hint = difflib.get_close_matches(str(value), allowed, n=1)
-            c.add(path + ("sides",), f"sides must be one of {', '.join(allowed)}, got {value!r}"
+            hint = difflib.get_close_matches(value, allowed, n=1) if isinstance(value, str) and len(value) < 20 else []
+            c.add(path + ("sides",), f"sides must be one of {', '.join(allowed)}, got {quote(value)}"
                   + (f": did you mean '{hint[0]}'?" if hint else ""))
     timing = Timing(**{k: c.duration(d, k, path, getattr(base, k)) for k in TIMING_KEYS})
     if "hold" in d and timing.hold < min_hold:
