@@ -2,9 +2,10 @@
 
 import pytest
 
-from stretchbox.cli import main
-from stretchbox.config import Config, config_from_mapping, load_config
+from stretchbox.adapters.configfile import config_from_data, load_config
 from stretchbox.adapters.yamlfile import FileError
+from stretchbox.cli import main
+from stretchbox.config import Config
 
 
 def test_missing_default_file_means_the_documented_wiring(tmp_path):
@@ -68,7 +69,7 @@ idle:
 ])
 def test_bad_values_are_refused(data):
     with pytest.raises(ValueError):
-        config_from_mapping(data)
+        config_from_data(data)
 
 
 def test_config_check_command(tmp_path, capsys):

@@ -1,6 +1,7 @@
 """`stretchbox simulate`: the whole program on a simulated clock, as JSON lines or a table."""
 
 import json
+import time
 import subprocess
 import sys
 
@@ -97,3 +98,130 @@ def test_the_configs_resume_lead_is_used_unless_the_option_overrides_it(tmp_path
     leads = [r["seconds"] for r in simulate(capsys, "--config", str(config), "--resume-lead", "1",
                                             "--press", "20:a", "--press", "30:a") if r.get("phase") == "lead-in"]
     assert leads == [1.0]
+
+
+# ---- the output is the contract: recorded before `simulate` stopped stepping every second -------------
+# Each script's stdout is kept in tests/golden/simulate/NAME.out and must stay byte-identical
+# (rewrite with --update-golden only for a deliberate change of behaviour, and review the diff).
+GOLDEN_DIR = __import__("pathlib").Path(__file__).parent / "golden" / "simulate"
+ODD_ROUTINE = """\
+schema: 1
+name: Odd timings
+min_hold: 20
+cues: {countdown: off, next-stretch: [400, 100, 400], go: [50]}
+defaults: {prepare: 3, hold: 21, switch: 0, rest: 0}
+stretches:
+  - {name: One, icon: calf, sides: left}
+  - {name: Two, icon: calf, sides: none, prepare: 0}
+  - {name: Three, icon: calf, sides: both, hold: 22, switch: 2, rest: 4}
+  - {name: Four, icon: calf, sides: right}
+"""
+GOLDEN_CONFIGS = {
+    "passive.yaml": "buzzer: {kind: passive, pin: GPIO13, vibration_pin: GPIO23}\n"
+                    "session: {pause_timeout: 10s}\nidle: {dim_after: 1, off_after: 2, shift_every: 1}\n",
+    "quiet.yaml": "buzzer: {quiet: true}\nsession: {resume_lead: 0}\n",
+}
+GOLDEN_SCRIPTS = {
+    "default": ["--json"],
+    "controls": ["--json", "--press", "20.25:a", "--press", "30:a", "--press", "50:b:1.2", "--press", "60:b",
+                 "--press", "100.5:a:2.5"],
+    "controls-table": ["--press", "20.25:a", "--press", "30:a", "--press", "50:b:1.2", "--press", "60:b",
+                       "--press", "100.5:a:2.5"],
+    "gif-script": ["--json", "--press", "20:a", "--press", "24:a", "--press", "100:b", "--press", "200:b:1.2"],
+    "power-menu": ["--json", "--press", "100:b", "--press", "150:ab:3.2", "--press", "155:b", "--press", "170:a:2.2"],
+    "power-off": ["--json", "--press", "50:ab:3.5", "--press", "56:a", "--press", "120:a"],
+    "pause-forgotten": ["--json", "--press", "20:a"],
+    "dismiss-restart": ["--json", "--press", "430:a", "--press", "431:a"],
+    "wake-swallowed": ["--json", "--press", "600:a", "--press", "601:a", "--press", "602:a"],
+    "one-button": ["--json", "--one-button", "--press", "20:a", "--press", "21:a", "--press", "30:a:1.5",
+                   "--press", "60:a:3.5"],
+    "passive-vibration": ["--json", "--config", "{passive.yaml}", "--resume-lead", "1", "--press", "20:a",
+                          "--press", "25:a", "--press", "40.5:a"],
+    "quiet-odd": ["--json", "--config", "{quiet.yaml}", "{odd.yaml}", "--press", "10.3:a", "--press", "10.7:a",
+                  "--press", "30.125:b", "--press", "33:b:1.25", "--press", "70.01:a"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_SCRIPTS))
+def test_simulate_output_is_byte_identical_to_the_recorded_one(name, tmp_path, capsys, update_golden):
+    (tmp_path / "odd.yaml").write_text(ODD_ROUTINE)
+    for file, text in GOLDEN_CONFIGS.items():
+        (tmp_path / file).write_text(text)
+    args = [str(tmp_path / a[1:-1]) if a.startswith("{") else a for a in GOLDEN_SCRIPTS[name]]
+    assert main(["simulate", *args]) == 0
+    out = capsys.readouterr().out
+    golden = GOLDEN_DIR / f"{name}.out"
+    if update_golden:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(out)
+    assert out == golden.read_text(), f"simulate {' '.join(GOLDEN_SCRIPTS[name])}: output changed"
+
+
+# ---- no hang, and a cost that grows with the events, not the simulated seconds ---------------------------
+def limits_routine(path, hold=3600):
+    """A routine at the format's own limits: 100 stretches (MAX_STRETCHES), every phase MAX_DURATION."""
+    from stretchbox.core.routine import MAX_DURATION, MAX_STRETCHES
+
+    d = MAX_DURATION if hold == 3600 else hold
+    lines = ["schema: 1", "name: Limits", f"defaults: {{prepare: {d}, hold: {hold}, switch: {d}, rest: {d}}}",
+             "stretches:"] + [f"  - {{name: S{i}, icon: calf}}" for i in range(MAX_STRETCHES)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_routine_at_the_formats_limits_simulates_in_under_two_seconds(tmp_path, capsys):
+    path = limits_routine(tmp_path / "limits.yaml")
+    started = time.perf_counter()
+    records = simulate(capsys, str(path), "--press", "1000000.5:a", "--press", "1000100.25:a")
+    took = time.perf_counter() - started
+    assert took < 2.0, f"{took:.2f} s for a routine of 1,796,400 simulated seconds"
+    assert records[-1] == {"event": "summary", "duration": 1796499.75, "completed": 100, "skipped": 0,
+                           "stopped": False, "total": 100}
+    assert sum(r.get("cue") == "countdown" for r in records) == 200 * 3  # every hold still counts down
+
+
+def test_simulation_steps_grow_with_events_not_with_seconds(tmp_path):
+    """Without frame outputs, 20 s holds and 3600 s holds take the same number of steps."""
+    import queue
+
+    from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+    from stretchbox.adapters.routines import load_routine
+    from stretchbox.app import App, SimClock, build, direct_presses, ScheduledPress
+    from stretchbox.app import simulate as run
+    from stretchbox.config import Config
+
+    def steps(hold, frames):
+        routine = load_routine(limits_routine(tmp_path / f"r{hold}.yaml", hold=hold))
+        clock, inbox, factory = SimClock(), queue.Queue(), MockFactory(pin_class=MockPWMPin)
+        try:
+            device = build(Config(), [routine], pin_factory=factory, clock=clock, inbox=inbox, frames=frames)
+            count = [0]
+            step = device.app.step
+            device.app.step = lambda event: (count.__setitem__(0, count[0] + 1), step(event))[1]
+            run(device.app, direct_presses([ScheduledPress(0.0, "a")], inbox), inbox, clock)
+            assert device.app.session.state == "done" and isinstance(device.app, App)
+            return count[0]
+        finally:
+            factory.reset()
+
+    assert steps(20, frames=False) == steps(3600, frames=False) < 10_000
+    assert steps(20, frames=True) > steps(20, frames=False)  # a screen needs its seconds
+
+
+@pytest.mark.parametrize("presses", [["500:a"], ["428:a", "429:b"], ["500:a", "4999999:b:1"],
+                                     ["50:ab:3.5", "56:a"], ["20:a"]],
+                         ids=["after-the-summary", "dismiss-next", "far-after", "powered-off", "paused-forgotten"])
+def test_the_simulation_ends_when_nothing_more_can_happen(presses, capsys):
+    started = time.perf_counter()
+    records = simulate(capsys, *[a for p in presses for a in ("--press", p)])
+    assert time.perf_counter() - started < 2.0 and records[-1]["event"] == "summary"
+
+
+def test_frame_outputs_still_draw_every_second_as_recorded(tmp_path, capsys):
+    """With --frames the loop still wakes at each second: the same PNGs as before the change (names are times)."""
+    folder = tmp_path / "frames"
+    assert main(["simulate", "--frames", str(folder), "--press", "20:a", "--press", "24:a", "--press", "100:b",
+                 "--press", "150:ab:3.2", "--press", "155:b", "--press", "170:a:2.2"]) == 0
+    capsys.readouterr()
+    assert "\n".join(sorted(p.name for p in folder.iterdir())) + "\n" == (GOLDEN_DIR / "frames.out").read_text()

@@ -228,7 +228,8 @@ def test_the_default_config_is_valid_and_its_commented_keys_are_the_real_default
     """schema: 1 plus commented keys; uncommenting every key gives exactly the code's defaults."""
     import dataclasses
 
-    from stretchbox.config import Config, load_config
+    from stretchbox.adapters.configfile import load_config
+    from stretchbox.config import Config
 
     example = ROOT / "systemd" / "config.example.yaml"
     proc = subprocess.run([sys.executable, "-m", "stretchbox", "config", "--check", "--config", str(example)],

@@ -10,7 +10,8 @@ trap 'rm -rf "$work"' EXIT
 python3 -m venv "$work/venv"
 "$work/venv/bin/python" -m pip install --quiet "$work"/dist/stretchbox-*.whl
 cd "$work"   # nowhere near the repo
-unzip -l "$work"/dist/stretchbox-*.whl | grep -q 'stretchbox/routines/post-run.yaml' \
+# grep reads the whole listing (not -q): under pipefail an early exit could SIGPIPE unzip and fail the check
+unzip -l "$work"/dist/stretchbox-*.whl | grep 'stretchbox/routines/post-run.yaml' >/dev/null \
     || { echo "wheel-check: routines missing from the wheel" >&2; exit 1; }
 # Every asset file is in the wheel: a font format missing from package-data (the .otb pixel font
 # once was) fails only when a message screen is first drawn on the device.

@@ -43,14 +43,19 @@ class App:
 
     The frame is recomputed after every event; outputs decide whether it changed.
     ``idle`` (optional) dims and blanks static screens and swallows the wake-up press.
+    ``frames`` says whether anything draws the frames: only then does the loop wake at
+    every second of a countdown and for the idle panel's dimming and shifting (the
+    device always draws; ``simulate --json`` does not, and steps once per event).
     """
 
     NOTICE_SECONDS = 8.0
 
-    def __init__(self, session: Session, outputs: Iterable[Output] = (), idle: Idle | None = None):
+    def __init__(self, session: Session, outputs: Iterable[Output] = (), idle: Idle | None = None, *,
+                 frames: bool = True):
         self.session = session
         self.outputs = list(outputs)
         self.idle = idle
+        self.frames = frames
         self.last_frame: Frame | None = None
         # events that are not the session's (a USB import finished, ...): type -> handler(event)
         self.handlers: dict[type, Callable[[object], None]] = {}
@@ -62,10 +67,18 @@ class App:
         self._notice, self._notice_until = frame, None
 
     def next_deadline(self) -> float | None:
-        times = [self.session.next_deadline(), self._notice_until] + [o.next_deadline() for o in self.outputs]
-        if self.idle:
+        """When the loop must step next if no event comes (None: only an event can change anything)."""
+        times = [self.session.next_deadline(redraw=self.frames), self._notice_until]
+        times += [o.next_deadline() for o in self.outputs]
+        if self.idle and self.frames:
             times.append(self.idle.next_deadline(self.session.now))
         return min((t for t in times if t is not None), default=None)
+
+    def settled(self) -> bool:
+        """True when nothing more happens without input but the idle panel's dimming and shifting:
+        no step, countdown, hold or timeout of the session, no cue playing, no notice, no retry."""
+        times = [self.session.next_deadline(redraw=False), self._notice_until]
+        return all(t is None for t in times + [o.next_deadline() for o in self.outputs])
 
     def step(self, event) -> list[Effect]:
         if not isinstance(event, (Pressed, Released, Tick)):
@@ -221,6 +234,10 @@ class ScheduledPress:
     button: str
     hold: float = 0.0
 
+    # Past about 58 days, float seconds lose the sub-nanosecond precision the countdown's
+    # whole seconds rely on; the longest routine the format allows lasts under 21 days.
+    LAST = 5_000_000.0
+
     @classmethod
     def parse(cls, text: str, buttons: tuple[str, ...] = ("a", "b")) -> ScheduledPress:
         parts = text.split(":")
@@ -234,8 +251,8 @@ class ScheduledPress:
         button = parts[1].strip().lower()
         if button not in buttons:
             raise ValueError(f"button must be one of {', '.join(buttons)}, got {parts[1]!r}")
-        if t < 0 or hold < 0 or t != t or hold != hold or t == float("inf") or hold == float("inf"):
-            raise ValueError(f"times must be finite and not negative, got {text!r}")
+        if not (0 <= t <= cls.LAST and 0 <= hold <= cls.LAST and t + hold <= cls.LAST):  # also nan, inf
+            raise ValueError(f"times must be from 0 to {cls.LAST:,.0f} seconds, got {text!r}")
         return cls(t, button, hold)
 
 
@@ -258,30 +275,28 @@ class SimClock:
         return self.now
 
 
+class SimulationTooLong(RuntimeError):
+    """``simulate`` took more steps than it was allowed (frames drawn every second of a very long run)."""
+
+
 def simulate(app: App, schedule: list[tuple[float, Callable[[], None]]], inbox: queue.Queue,
              clock: SimClock, *, max_steps: int = 1_000_000) -> None:
-    """Run the app on simulated time until the routine is done and nothing is pending.
+    """Run the app on simulated time until nothing more can happen.
 
     ``schedule`` holds (time, action) pairs: an action drives a (mock) pin or
     puts an event in ``inbox`` itself, exactly as the hardware would. Time
     jumps straight to the next deadline or action: a whole routine takes
-    milliseconds, through exactly the code the device runs.
+    milliseconds, through exactly the code the device runs. It ends when no
+    action is left and the app has settled (a routine done or never started,
+    the last cue played): the idle panel would only dim and shift from there.
+    Without frames (``App.frames``) the steps are the events, not the seconds.
     """
     pending = sorted(schedule, key=lambda x: x[0])
-    started = False
     for _ in range(max_steps):
         while not inbox.empty():
             app.step(inbox.get_nowait())
-        started = started or app.session.state != "idle"
-        if started and app.session.state == DONE and not pending:
-            # let the outputs finish (the buzzer's last pattern), then stop
-            rest = [o.next_deadline() for o in app.outputs]
-            rest = [t for t in rest if t is not None]
-            if not rest:
-                return
-            clock.now = max(clock.now, min(rest))
-            app.step(Tick(clock.now))
-            continue
+        if not pending and app.settled():
+            return
         deadline = app.next_deadline()
         next_t = pending[0][0] if pending else None
         if deadline is not None and (next_t is None or deadline < next_t):
@@ -293,7 +308,7 @@ def simulate(app: App, schedule: list[tuple[float, Callable[[], None]]], inbox: 
             action()
         else:
             return
-    raise RuntimeError(f"simulation did not finish within {max_steps} steps")
+    raise SimulationTooLong(f"simulation did not finish within {max_steps:,} steps (at {clock.now:g} s)")
 
 
 def direct_presses(presses: Iterable[ScheduledPress], inbox: queue.Queue) -> list[tuple[float, Callable[[], None]]]:
@@ -381,12 +396,14 @@ def sound_devices(buzzer, pin_factory) -> tuple[object | None, object | None]:
 def build(config: Config, routines: list, *, pin_factory, clock: Callable[[], float], inbox: queue.Queue,
           open_display: Callable[[], object] | None = None, render: Callable[[Frame], object] | None = None,
           on_pin: Callable[[float, str, int], None] | None = None, first_outputs: Iterable[Output] = (),
-          idle: bool = True, power_off: Callable[[tuple[str, ...]], None] | None = None) -> Device:
+          idle: bool = True, power_off: Callable[[tuple[str, ...]], None] | None = None,
+          frames: bool = True) -> Device:
     """Compose the device from its config: the same code on a Pi, in ``simulate`` and in tests.
 
     ``pin_factory`` is gpiozero's (MockFactory off a Pi); ``open_display``
     returns a luma device (a real driver, an emulator, or one over a
     recording serial interface) and may raise OSError, which is survived.
+    ``frames=False`` (nothing draws: ``simulate`` without frame outputs) steps only on events.
     """
     from .adapters.buttons import ButtonsInput
     from .adapters.buzzer import BuzzerOutput
@@ -408,5 +425,5 @@ def build(config: Config, routines: list, *, pin_factory, clock: Callable[[], fl
         panel = PanelOutput(open_display, render, contrast=config.display.contrast,
                             dim_contrast=config.display.dim_contrast)
         outputs.append(panel)
-    app = App(session, outputs, Idle(config.idle, now=clock()) if idle else None)
+    app = App(session, outputs, Idle(config.idle, now=clock()) if idle else None, frames=frames)
     return Device(app, config, buttons, buzzer, panel, gpio, power)

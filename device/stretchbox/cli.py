@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__
+from .config import DRIVERS
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -20,15 +22,58 @@ class UsageError(Exception):
     pass
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (exit 2), like every other usage error here."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see --help)\n")
+
+
+def path_arg(text: str) -> Path:
+    """A path from the command line; a NUL byte (no file can have one) is a usage error."""
+    if "\x00" in text:
+        raise argparse.ArgumentTypeError(f"{text!r} contains a NUL byte")
+    if not text:
+        raise argparse.ArgumentTypeError("empty path")
+    return Path(text)
+
+
+def seconds_arg(low: float, high: float, *, above: bool = False) -> Callable[[str], float]:
+    """A number of seconds from ``low`` (or, with ``above``, more than ``low``) to ``high``; never nan or inf."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+        if not (low < value <= high if above else low <= value <= high):  # also false for nan
+            raise argparse.ArgumentTypeError(f"must be {'over' if above else 'from'} {low:g} "
+                                             f"{'and up ' if above else ''}to {high:g} seconds, got {text!r}")
+        return value
+    return parse
+
+
+def positive_arg(text: str) -> float:
+    """A finite number above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="stretchbox", description="A stretch timer for after a run.")
+    from .config import RESUME_LEAD
+
+    p = Parser(prog="stretchbox", description="A stretch timer for after a run.")
     p.add_argument("--version", action="version", version=f"stretchbox {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the device (off a Pi: the terminal is the screen and buttons)")
-    run.add_argument("routine", nargs="?", type=Path, help="a routine file (default: the built-in routines)")
+    run.add_argument("routine", nargs="?", type=path_arg, help="a routine file (default: the built-in routines)")
     run.add_argument("--start", action="store_true", help="start the routine at once, as if A was pressed")
-    run.add_argument("--config", type=Path, help="device config (default /etc/stretchbox/config.yaml if present)")
+    run.add_argument("--config", type=path_arg, help="device config (default /etc/stretchbox/config.yaml if present)")
     run.add_argument("--display", metavar="NAME",
                      help="config (the configured OLED), a luma driver (ssd1306, sh1106, ...), "
                           "terminal, pygame, dummy, or text (default: config on a Pi, else terminal, "
@@ -39,47 +84,49 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     sim = sub.add_parser("simulate", help="run a routine on a simulated clock, as fast as the CPU allows")
-    sim.add_argument("routine", nargs="?", type=Path, help="a routine file (default: the built-in default)")
+    sim.add_argument("routine", nargs="?", type=path_arg, help="a routine file (default: the built-in default)")
     sim.add_argument("--press", action="append", default=[], metavar="T:BUTTON[:HOLD]",
                      help="press BUTTON (a, b, or ab for both) at T seconds, held HOLD seconds; repeatable")
     sim.add_argument("--json", action="store_true", help="one JSON object per line")
     sim.add_argument("--one-button", action="store_true", help="one-button mode (press, hold 1 s, hold 3 s)")
-    sim.add_argument("--resume-lead", type=float, metavar="S",
+    sim.add_argument("--resume-lead", type=seconds_arg(*RESUME_LEAD), metavar="S",
                      help="seconds of lead-in after resuming a hold (default: the config's, 3)")
-    sim.add_argument("--config", type=Path, help="a device config file (default: the built-in defaults)")
-    sim.add_argument("--frames", type=Path, metavar="DIR", help="write one PNG per distinct screen, named by time")
-    sim.add_argument("--gif", type=Path, metavar="FILE", help="write the routine as an animated GIF")
-    sim.add_argument("--gif-speed", type=float, default=8.0, metavar="X", help="GIF time compression (default 8)")
-    sim.add_argument("--sheet", type=Path, metavar="FILE", help="write a sheet of every kind of screen shown")
+    sim.add_argument("--config", type=path_arg, help="a device config file (default: the built-in defaults)")
+    sim.add_argument("--frames", type=path_arg, metavar="DIR", help="write one PNG per distinct screen, named by time")
+    sim.add_argument("--gif", type=path_arg, metavar="FILE", help="write the routine as an animated GIF")
+    sim.add_argument("--gif-speed", type=positive_arg, default=8.0, metavar="X",
+                     help="GIF time compression (default 8)")
+    sim.add_argument("--sheet", type=path_arg, metavar="FILE", help="write a sheet of every kind of screen shown")
     sim.add_argument("--display", metavar="NAME",
                      help="drive a real luma driver (ssd1306, sh1106, ...) over a recording serial interface")
-    sim.add_argument("--bus-log", type=Path, metavar="FILE",
+    sim.add_argument("--bus-log", type=path_arg, metavar="FILE",
                      help="with --display: every command/data call, one JSON object per line")
     sim.set_defaults(func=cmd_simulate)
 
     cfg = sub.add_parser("config", help="show or check the device config")
-    cfg.add_argument("--config", type=Path, help="the config file (default /etc/stretchbox/config.yaml)")
+    cfg.add_argument("--config", type=path_arg, help="the config file (default /etc/stretchbox/config.yaml)")
     cfg.add_argument("--check", action="store_true", help="only check it: exit 0 when valid, 1 when not")
     cfg.set_defaults(func=cmd_config)
 
     chk = sub.add_parser("check", help="on a Pi: find the OLED, test pattern, cues, buttons, latency")
-    chk.add_argument("--config", type=Path, help="device config (default /etc/stretchbox/config.yaml if present)")
+    chk.add_argument("--config", type=path_arg, help="device config (default /etc/stretchbox/config.yaml if present)")
     chk.add_argument("--display", metavar="NAME", help="as for run (default: the configured OLED)")
     chk.add_argument("--pins", choices=("real", "mock"), default="real", help="GPIO (default real)")
-    chk.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for each button (default 20)")
+    chk.add_argument("--timeout", type=seconds_arg(0, 3600, above=True), default=20.0,
+                     help="seconds to wait for each button (default 20)")
     chk.set_defaults(func=cmd_check)
 
     imp = sub.add_parser("import", help="import routines from a folder or a mounted USB stick")
-    imp.add_argument("source", type=Path, metavar="SOURCE", help="a folder holding a stretchbox/ folder")
-    imp.add_argument("--library", type=Path, help="the routine library (default /var/lib/stretchbox/library)")
+    imp.add_argument("source", type=path_arg, metavar="SOURCE", help="a folder holding a stretchbox/ folder")
+    imp.add_argument("--library", type=path_arg, help="the routine library (default /var/lib/stretchbox/library)")
     imp.set_defaults(func=cmd_import)
 
     lst = sub.add_parser("routines", help="list the routines the device offers")
-    lst.add_argument("--library", type=Path, help="the routine library (default /var/lib/stretchbox/library)")
+    lst.add_argument("--library", type=path_arg, help="the routine library (default /var/lib/stretchbox/library)")
     lst.set_defaults(func=cmd_routines)
 
     val = sub.add_parser("validate", help="check routine files or folders of them")
-    val.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    val.add_argument("paths", nargs="+", type=path_arg, metavar="PATH")
     val.set_defaults(func=cmd_validate)
 
     boot = sub.add_parser("boot-frames", help="pre-render the boot splash and SAFE TO UNPLUG for the "
@@ -147,11 +194,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _config(args: argparse.Namespace, *, device_file: bool = False):
+def _config(args: argparse.Namespace, *, device_file: bool = False, pins: bool = True):
     """The device config: ``--config`` (which must exist), else with ``device_file`` the device's own
-    /etc/stretchbox/config.yaml when there is one, else the defaults. Problems exit 1 with file and line."""
+    /etc/stretchbox/config.yaml when there is one, else the defaults. Problems exit 1 with file and line.
+    ``pins=False`` leaves the pins' check (it imports gpiozero) for a second call."""
+    from .adapters.configfile import load_config
     from .adapters.yamlfile import FileError
-    from .config import DEFAULT_PATH, Config, load_config
+    from .config import DEFAULT_PATH, Config
 
     path = getattr(args, "config", None)
     if path is None and device_file and DEFAULT_PATH.exists():
@@ -159,11 +208,18 @@ def _config(args: argparse.Namespace, *, device_file: bool = False):
     if path is None:
         return Config()
     try:
-        return load_config(path, required=True)
+        return load_config(path, required=True, pins=pins)
     except FileError as exc:
+        if not pins:  # refused anyway: every problem, in config --check's words
+            try:
+                load_config(path, required=True)
+            except FileError as everything:
+                exc = everything
         for problem in exc.problems:
             print(problem, file=sys.stderr)
-        raise SystemExit(EXIT_INVALID) from None
+        refused = SystemExit(EXIT_INVALID)
+        refused.problem = exc.problems[0]  # type: ignore[attr-defined]
+        raise refused from None
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -254,19 +310,25 @@ def cmd_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# Frame outputs draw every second of the simulated time: a routine longer than this is refused up front.
+FRAMES_LIMIT = 3 * 3600
+FRAMES_MAX_STEPS = 50_000  # and a run drawing more steps than this (~40 s here) stops with one line
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
-    """The whole device on a simulated clock: real gpiozero devices on MockFactory pins."""
+    """The whole device on a simulated clock: real gpiozero devices on MockFactory pins.
+
+    Every usage error (exit 2) and bad file (exit 1) is found before any work: the
+    numbers, the presses, the config, the routine, the display, and the output
+    files, which are opened (or their folder made) before the simulation runs.
+    """
     import dataclasses
     import queue
 
-    from gpiozero.pins.mock import MockFactory, MockPWMPin
-
-    from .app import ScheduledPress, SimClock, build, simulate
+    from .app import ScheduledPress, SimClock, SimulationTooLong, build, simulate
     from .timeline import Timeline, json_line, summary_record, write_table
 
     config = _config(args)
-    if args.resume_lead is not None and args.resume_lead < 0:
-        raise UsageError("--resume-lead cannot be negative")
     buttons = config.buttons
     if args.one_button:
         buttons = dataclasses.replace(buttons, mode="one")
@@ -277,23 +339,46 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         presses = [ScheduledPress(0.0, "a")] + [ScheduledPress.parse(p, names) for p in args.press]
     except ValueError as exc:
         raise UsageError(f"--press: {exc}") from None
-    routines = _load_routines(args.routine)[:1]
-
     if args.bus_log and not args.display:
         raise UsageError("--bus-log needs --display (a driver to log)")
-    if args.display and args.display not in DRIVERS:
-        raise UsageError(f"--display must be one of {', '.join(DRIVERS)}")
+    d = config.display
+    if args.display:
+        from .adapters.configfile import display_problem
+
+        if args.display not in DRIVERS:
+            raise UsageError(f"--display must be one of {', '.join(DRIVERS)}")
+        problem = display_problem(args.display, d.width, d.height, d.rotate)
+        if problem:
+            raise UsageError(f"--display: {problem} (the config's size)")
+    routines = _load_routines(args.routine)[:1]
+    frames = bool(args.frames or args.gif or args.sheet or args.display)
+    total = routines[0].total_seconds()
+    if frames and total > FRAMES_LIMIT:
+        raise UsageError(f"--frames, --gif, --sheet and --display draw every second: this routine is {total:,} s, "
+                         f"over the {FRAMES_LIMIT:,} s limit for them (the timeline alone has none)")
+    files = OutputFiles()
+    try:
+        if args.frames:
+            files.folder("--frames", args.frames)
+        gif = files.open("--gif", args.gif) if args.gif else None
+        sheet = files.open("--sheet", args.sheet) if args.sheet else None
+        bus_log = files.open("--bus-log", args.bus_log) if args.bus_log else None
+    except UsageError:
+        files.discard()
+        raise
+
+    from gpiozero.pins.mock import MockFactory, MockPWMPin
+
     out = sys.stdout
     timeline = Timeline(emit=(lambda r: out.write(json_line(r) + "\n")) if args.json else None)
     clock, inbox = SimClock(), queue.Queue()
-    size = (config.display.width, config.display.height)
     outputs: list = [timeline]
-    recorder = render = open_device = bus_log = None
-    if args.frames or args.gif or args.sheet or args.display:
+    recorder = render = open_device = None
+    if frames:
         from .capture import FrameRecorder, memo_render
         from .render import Renderer
 
-        render = memo_render(Renderer(size).render)
+        render = memo_render(Renderer(d.frame_size).render)
         if args.frames or args.gif or args.sheet:
             recorder = FrameRecorder(render)
             recorder.frame(splash_frame(), 0.0)  # as `run` starts
@@ -301,15 +386,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.display:
         from .adapters.display import RecordingSerial, make_device
 
-        bus_log = open(args.bus_log, "w") if args.bus_log else None
         serial = RecordingSerial(clock=clock, sink=bus_log)
-        open_device = lambda: make_device(args.display, serial, width=size[0], height=size[1])  # noqa: E731
+        open_device = lambda: make_device(args.display, serial, width=d.width, height=d.height,  # noqa: E731
+                                          rotate=d.rotate)
     factory = MockFactory(pin_class=MockPWMPin)
     try:
         device = build(config, routines, pin_factory=factory, clock=clock, inbox=inbox,
                        on_pin=lambda t, pin, state: timeline.add(
                            {"t": round(t, 3), "event": "pin", "pin": pin, "state": state}),
-                       first_outputs=outputs, open_display=open_device, render=render)
+                       first_outputs=outputs, open_display=open_device, render=render,
+                       frames=frames)  # without frame outputs: one step per event, not per second
         pins = {"a": buttons.a, "b": buttons.b}
         schedule = []
         for p in presses:
@@ -317,20 +403,126 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 pin = factory.pin(pins[name])
                 schedule.append((p.t, pin.drive_low))
                 schedule.append((p.t + p.hold, pin.drive_high))
-        simulate(device.app, schedule, inbox, clock)
+        simulate(device.app, schedule, inbox, clock, **({"max_steps": FRAMES_MAX_STEPS} if frames else {}))
         device.close()
+    except SimulationTooLong as exc:
+        files.discard()
+        raise UsageError(f"{exc}: drawing every second is too long here; drop --frames, --gif, --sheet and "
+                         "--display, or press less") from None
     finally:
         factory.reset()
-        if bus_log:
-            bus_log.close()
     if recorder is not None:
-        _write_captures(args, recorder, clock.now)
+        _write_captures(args, recorder, clock.now, gif=gif, sheet=sheet)
+    if bus_log is not None:
+        files.finish("--bus-log", bus_log)
     summary = summary_record(timeline)
     if args.json:
         out.write(json_line(summary) + "\n")
     else:
         write_table(device.app.session.routine, timeline.records, summary, out)
     return EXIT_OK
+
+
+class OutputFiles:
+    """The output files of ``simulate``, opened before any work so a path that cannot be written
+    is a usage error at once, not after the whole simulation. Files it created are removed
+    again if the run stops early; a write that fails at the end is one line and exit 1."""
+
+    def __init__(self):
+        self.created: list[Path] = []
+        self.opened: list = []
+
+    def folder(self, option: str, path: Path) -> None:
+        import tempfile
+
+        missing = [p for p in [path, *path.parents] if not p.exists()]  # made here: removed on a later refusal
+        self.created += reversed(missing)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise UsageError(f"{option}: {path} is a file, not a folder") from None
+        except OSError as exc:
+            raise UsageError(f"{option}: cannot make the folder {path}: {exc.strerror or exc}") from None
+        try:
+            with tempfile.TemporaryFile(dir=path):
+                pass
+        except OSError as exc:
+            raise UsageError(f"{option}: cannot write in {path}: {exc.strerror or exc}") from None
+
+    def open(self, option: str, path: Path):
+        import os
+        import stat
+
+        try:
+            mode = os.stat(path).st_mode
+            if stat.S_ISDIR(mode):
+                raise UsageError(f"{option}: {path} is a folder; give a file name")
+            if not stat.S_ISREG(mode):
+                raise UsageError(f"{option}: {path} is not a regular file")
+            existed = True
+        except FileNotFoundError:
+            existed = False
+        except OSError as exc:
+            raise UsageError(f"{option}: cannot write {path}: {exc.strerror or exc}") from None
+        if any(os.path.realpath(f.name) == os.path.realpath(path) for f in self.opened):
+            raise UsageError(f"{option}: {path} is already another output")
+        try:
+            f = open(path, "ab")  # not truncated until the end: a run stopped early leaves it as it was
+        except OSError as exc:
+            raise UsageError(f"{option}: cannot write {path}: {exc.strerror or exc}") from None
+        if not existed:
+            self.created.append(path)
+        self.opened.append(f)
+        return _Sink(f)
+
+    @staticmethod
+    def finish(option: str, sink) -> None:
+        """Close ``sink``; a write that failed on the way is one line and exit 1."""
+        try:
+            sink.close()
+        except OSError as exc:
+            sink.error = sink.error or exc
+        if sink.error is not None:
+            print(f"stretchbox: {option}: cannot write {sink.name}: {sink.error.strerror or sink.error}",
+                  file=sys.stderr)
+            raise SystemExit(EXIT_INVALID)
+
+    def discard(self) -> None:
+        for f in self.opened:
+            f.close()
+        for path in reversed(self.created):
+            try:
+                path.rmdir() if path.is_dir() else path.unlink()
+            except OSError:
+                pass
+
+
+class _Sink:
+    """An output file that keeps its first write error rather than raising it inside a luma call
+    (where it would pass for a display fault); ``OutputFiles.finish`` reports it."""
+
+    def __init__(self, f):
+        self.f, self.name, self.error = f, f.name, None
+        self.started = False
+
+    def _start(self) -> None:
+        if not self.started:  # now it is written: drop what was there before
+            self.started = True
+            self.f.seek(0)
+            self.f.truncate()
+
+    def write(self, data) -> int:
+        if self.error is None:
+            try:
+                self._start()
+                self.f.write(data.encode() if isinstance(data, str) else data)
+            except OSError as exc:
+                self.error = exc
+        return len(data)
+
+    def close(self) -> None:
+        self._start()
+        self.f.close()
 
 
 def on_a_pi() -> bool:
@@ -344,27 +536,39 @@ def on_a_pi() -> bool:
     return False
 
 
-DRIVERS = ("ssd1306", "sh1106", "ssd1309", "ssd1305", "sh1107")
+def _write_captures(args: argparse.Namespace, recorder, end: float, *, gif=None, sheet=None) -> None:
+    """The PNGs, GIF and sheet, into the folder and files opened before the run; a failure is one line, exit 1."""
+    import io
 
-
-def _write_captures(args: argparse.Namespace, recorder, end: float) -> None:
     from .render.gif import write_gif, write_sheet
 
+    def put(option: str, sink, data: bytes) -> None:
+        sink.write(data)
+        OutputFiles.finish(option, sink)
+
     if args.frames:
-        n = recorder.write_pngs(args.frames)
+        try:
+            n = recorder.write_pngs(args.frames)
+        except OSError as exc:
+            print(f"stretchbox: --frames: cannot write in {args.frames}: {exc.strerror or exc}", file=sys.stderr)
+            raise SystemExit(EXIT_INVALID) from None
         print(f"{n} screens written to {args.frames}", file=sys.stderr)
-    if args.gif:
-        ms = write_gif(recorder.frames, args.gif, end=end, speed=args.gif_speed)
+    if gif is not None:
+        buffer = io.BytesIO()
+        ms = write_gif(recorder.frames, buffer, end=end, speed=args.gif_speed)
+        put("--gif", gif, buffer.getvalue())
         print(f"{len(recorder.frames)} frames, {ms / 1000:.1f} s, written to {args.gif}", file=sys.stderr)
-    if args.sheet:
-        seen, sheet = set(), []
+    if sheet is not None:
+        seen, shown = set(), []
         for (t, image), frame in zip(recorder.frames, recorder.screens):
             key = (frame.screen, frame.title, frame.side == "right")
             if key not in seen:
                 seen.add(key)
-                sheet.append((f"{frame.screen} at {t:.0f} s", image))
-        write_sheet(sheet, args.sheet)
-        print(f"{len(sheet)} screens on {args.sheet}", file=sys.stderr)
+                shown.append((f"{frame.screen} at {t:.0f} s", image))
+        buffer = io.BytesIO()
+        write_sheet(shown, buffer)
+        put("--sheet", sheet, buffer.getvalue())
+        print(f"{len(shown)} screens on {args.sheet}", file=sys.stderr)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -382,12 +586,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .core.frame import Frame
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    config = _config(args, device_file=True)
+    config = _config(args, device_file=True, pins=False)  # the pins' check imports gpiozero: after the splash
     display = open_display(args.display, config)
     display.splash(splash_frame())
     if args.first_frame_only:  # for the start-up benchmark: the time of the first frame, then exit
         print(f"first-frame {time.monotonic():.6f}", flush=True)
         return EXIT_OK
+    try:
+        config = _config(args, device_file=True)  # the whole check, as config --check does it
+    except SystemExit as exc:  # say it on the panel too (it keeps the last picture), then exit 1
+        display.splash(Frame("error", title="CONFIG PROBLEM", text=str(getattr(exc, "problem", ""))))
+        display.close()
+        raise
 
     problems: list = []
     if args.routine:
@@ -437,9 +647,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         logging.getLogger("stretchbox").warning("not watching for USB sticks: %s", exc)
     keyboard = None
     if factory is not None and Keyboard.available():
-        pin_of = {"a": config.buttons.a, "b": config.buttons.b}
+        pin_of = {"a": config.buttons.a} if config.buttons.mode == "one" else \
+            {"a": config.buttons.a, "b": config.buttons.b}
 
         def edge(button: str, down: bool) -> None:
+            if button not in pin_of:  # one-button mode: B's pin may be anything's, or nothing
+                return
             pin = factory.pin(pin_of[button])
             pin.drive_low() if down else pin.drive_high()
 
@@ -493,8 +706,11 @@ class DisplayChoice:
         from .adapters.panel import DISPLAY_FAULTS
 
         try:
-            device = self._open()
-            self._ready.append(device)  # the panel output's even if this frame fails: it owns the bus handle
+            if self._ready:  # a second frame (a refused config) goes to the device already open
+                device = self._ready[-1]
+            else:
+                device = self._open()
+                self._ready.append(device)  # the panel output's even if this frame fails: it owns the bus handle
             device.display(self.render(frame))
         except DISPLAY_FAULTS as exc:  # the panel output retries with backoff and logs the fault once
             import logging
@@ -516,7 +732,7 @@ def open_display(name: str | None, config) -> DisplayChoice:
     from .render import Renderer
 
     d = config.display
-    render = memo_render(Renderer((d.width, d.height)).render)
+    render = memo_render(Renderer(d.frame_size).render)  # the panel's size, turned as luma turns it
     if name in displays.EMULATORS:
         try:
             import luma.emulator.device  # noqa: F401 - only to say what is missing
@@ -532,8 +748,15 @@ def open_display(name: str | None, config) -> DisplayChoice:
     if name == "dummy":  # luma's own test double: keeps the last image, sends nothing
         from luma.core.device import dummy
 
-        return DisplayChoice(open=lambda: dummy(width=d.width, height=d.height, mode="1"), render=render)
+        return DisplayChoice(open=lambda: dummy(width=d.width, height=d.height, rotate=d.rotate, mode="1"),
+                             render=render)
     if name == "config" or name in DRIVERS:
+        if name != "config":
+            from .adapters.configfile import display_problem
+
+            problem = display_problem(name, d.width, d.height, d.rotate)
+            if problem:
+                raise UsageError(f"--display: {problem} (the config's size)")
         panel = d if name == "config" else dataclasses.replace(d, driver=name)
         return DisplayChoice(open=lambda: displays.device_from_config(panel), render=render)
     raise UsageError(f"unknown display {name!r}: config, {', '.join(DRIVERS)}, "

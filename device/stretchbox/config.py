@@ -1,19 +1,20 @@
 """The device configuration: pins, button mode, buzzer, display, idle times, paths.
 
-Read from YAML (default ``/etc/stretchbox/config.yaml``) and validated like a
-routine: every problem at once, as ``FILE:LINE:COL: message``. A missing file
-means the documented defaults (the wiring table in the README).
+Pure: plain data in (as loaded from YAML), a typed ``Config`` out, every
+problem at once, each at the path of its value so the file adapter can say
+``FILE:LINE:COL``. Shapes and ranges are checked here; what only the libraries
+know (which pin names gpiozero resolves on the Pi's header, which sizes a
+luma driver takes, what the paths are on this filesystem) is checked by
+``adapters.configfile``, the one place every command loads a config through.
+The defaults are the wiring table in the README.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .adapters.files import exists
-from .adapters.yamlfile import FileError, FileProblem, load_checked
 from .core.idle import IdleConfig
 from .core.routine import Checker, InvalidRoutine, Problem, parse_duration
 from .core.text import quote
@@ -22,12 +23,9 @@ DEFAULT_PATH = Path("/etc/stretchbox/config.yaml")
 
 # luma.oled drivers for monochrome panels the renderer's 1-bit frames suit.
 DRIVERS = ("ssd1306", "sh1106", "ssd1309", "ssd1305", "sh1107")
-SIZES = ((128, 64), (128, 32), (128, 128), (64, 48), (96, 16), (64, 32))
-# gpiozero pin names: GPIO17, BCM17, BOARD11, J8:11, WPI0 or a bare BCM number.
-MAX_PIN_TEXT = 10  # the longest pin name is BOARD40; nothing longer reaches the pattern
-PIN = re.compile(r"^(GPIO\d{1,2}|BCM\d{1,2}|BOARD\d{1,2}|J8:\d{1,2}|WPI\d{1,2}|\d{1,2})$", re.IGNORECASE)
-HARDWARE_PWM = {"GPIO12", "GPIO13", "GPIO18", "GPIO19", "BCM12", "BCM13", "BCM18", "BCM19", "12", "13", "18", "19",
-                "BOARD32", "BOARD33", "BOARD12", "BOARD35", "J8:32", "J8:33", "J8:12", "J8:35"}
+# Seconds, (low, high): the config's ranges, also for the command-line options that override them.
+RESUME_LEAD = (0.0, 30.0)
+MAX_PIN_TEXT = 10  # the longest pin name is BOARD40: nothing longer is looked at
 
 
 @dataclass(frozen=True)
@@ -64,6 +62,11 @@ class Display:
     dim_contrast: int = 8
     final_screen: str = "goodbye"  # goodbye | blank, on SIGTERM
 
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """The picture's size: the panel's, turned a quarter for rotate 1 and 3 (as luma turns it)."""
+        return (self.height, self.width) if self.rotate % 2 else (self.width, self.height)
+
 
 @dataclass(frozen=True)
 class Paths:
@@ -87,7 +90,9 @@ class Config:
 SECTIONS = ("schema", "buttons", "buzzer", "display", "idle", "session", "paths", "power")
 
 
-def _seconds(c: Checker, data: dict, key: str, path: tuple, default: float, low: float, high: float) -> float:
+def _seconds(c: Checker, data: dict, key: str, path: tuple, default: float, low: float, high: float, *,
+             off: bool = False) -> float:
+    """Seconds from low to high; with ``off``, also 0 (the feature switched off)."""
     if key not in data:
         return default
     value = data[key]
@@ -99,8 +104,9 @@ def _seconds(c: Checker, data: dict, key: str, path: tuple, default: float, low:
     except ValueError as exc:
         c.add(path + (key,), f"'{key}': {exc}")
         return default
-    if not low <= seconds <= high:
-        c.add(path + (key,), f"'{key}' must be between {low:g} and {high:g} seconds, got {seconds:g}")
+    if not (low <= seconds <= high or (off and seconds == 0)):
+        c.add(path + (key,), f"'{key}' must be {'0 (off) or ' if off else ''}between {low:g} and {high:g} seconds, "
+                             f"got {seconds:g}")
         return default
     return seconds
 
@@ -128,14 +134,19 @@ def _int(c: Checker, data: dict, key: str, path: tuple, default: int, low: int, 
 
 
 def _pin(c: Checker, data: dict, key: str, path: tuple, default: str | None, *, optional: bool = False) -> str | None:
+    """A pin name as gpiozero spells it (GPIO17, BOARD11, J8:11...; any case) or a GPIO number.
+
+    Only the shape is checked here; ``adapters.configfile`` resolves the name on the Pi's header.
+    """
     if key not in data:
         return default
     value = data[key]
     if value is None and optional:
         return None
     text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-    if len(text) > MAX_PIN_TEXT or not PIN.match(text):
-        c.add(path + (key,), f"'{key}' must be a gpiozero pin name like GPIO17 or BOARD11, got {quote(value)}")
+    if not text or len(text) > MAX_PIN_TEXT or not all(ch.isalnum() or ch == ":" for ch in text) \
+            or not text.isascii():
+        c.add(path + (key,), f"'{key}' must be a pin name like GPIO17 or BOARD11, got {quote(value)}")
         return default
     return text.upper()
 
@@ -149,10 +160,22 @@ def _bool(c: Checker, data: dict, key: str, path: tuple, default: bool) -> bool:
 
 
 def config_from_mapping(data: Any, *, source: str = "") -> Config:
-    """Plain data -> Config, or InvalidRoutine (the core's problem list) naming every problem."""
+    """Plain data -> Config, or InvalidRoutine (the core's problem list) naming every problem.
+
+    Shapes and ranges only: a device loads its config through ``adapters.configfile``.
+    """
+    config, problems = parse_config(data, source=source)
+    if problems:
+        raise InvalidRoutine(problems)
+    return config
+
+
+def parse_config(data: Any, *, source: str = "") -> tuple[Config, list[Problem]]:
+    """Plain data -> (Config, problems); a value with a problem is replaced by its default."""
     c = Checker()
     top = c.mapping(data, (), SECTIONS) if data is not None else {}
-    if top.get("schema", 1) != 1:
+    schema = top.get("schema", 1)
+    if schema != 1 or isinstance(schema, bool):
         c.add(("schema",), f"unsupported schema {quote(top.get('schema'))}; this device reads schema 1")
 
     def section(name: str, allowed: tuple[str, ...]) -> dict:
@@ -167,8 +190,6 @@ def config_from_mapping(data: Any, *, source: str = "") -> Config:
         bounce_time=_seconds(c, b, "bounce_time", p, d.bounce_time, 0.0, 0.2),
         a_hold=_seconds(c, b, "a_hold", p, d.a_hold, 0.5, 10), b_hold=_seconds(c, b, "b_hold", p, d.b_hold, 0.5, 10),
         both_hold=_seconds(c, b, "both_hold", p, d.both_hold, 1, 10))
-    if buttons.mode == "two" and buttons.a == buttons.b:
-        c.add(p + ("b",), f"buttons a and b are both on {buttons.a}")
 
     d2 = Buzzer()
     z = section("buzzer", tuple(f.name for f in fields(Buzzer)))
@@ -176,12 +197,6 @@ def config_from_mapping(data: Any, *, source: str = "") -> Config:
     buzzer = Buzzer(kind=_choice(c, z, "kind", p, d2.kind, ("active", "passive", "none")),
                     pin=_pin(c, z, "pin", p, d2.pin) or d2.pin, quiet=_bool(c, z, "quiet", p, d2.quiet),
                     vibration_pin=_pin(c, z, "vibration_pin", p, d2.vibration_pin, optional=True))
-    if buzzer.kind == "passive" and buzzer.pin not in HARDWARE_PWM:
-        c.add(p + ("pin",), f"a passive buzzer needs a hardware-PWM pin (GPIO12, 13, 18 or 19), got {buzzer.pin}")
-    used = {buttons.a: "buttons.a", **({buttons.b: "buttons.b"} if buttons.mode == "two" else {})}
-    for pin, where in ((buzzer.pin, ("buzzer", "pin")), (buzzer.vibration_pin, ("buzzer", "vibration_pin"))):
-        if pin and buzzer.kind != "none" and pin in used:
-            c.add(where, f"{pin} is already used by {used[pin]}")
 
     d3 = Display()
     s = section("display", tuple(f.name for f in fields(Display)))
@@ -197,21 +212,18 @@ def config_from_mapping(data: Any, *, source: str = "") -> Config:
         contrast=_int(c, s, "contrast", p, d3.contrast, 0, 255),
         dim_contrast=_int(c, s, "dim_contrast", p, d3.dim_contrast, 0, 255),
         final_screen=_choice(c, s, "final_screen", p, d3.final_screen, ("goodbye", "blank")))
-    if (display.width, display.height) not in SIZES and ("width" in s or "height" in s):
-        c.add(p + ("width",), f"{display.width}x{display.height} is not a size luma's drivers support "
-                              f"({', '.join(f'{w}x{h}' for w, h in SIZES)})")
 
     d4 = IdleConfig()
     i = section("idle", ("dim_after", "off_after", "shift_every"))
     p = ("idle",)
     idle = IdleConfig(dim_after=_seconds(c, i, "dim_after", p, d4.dim_after, 1, 86400),
                       off_after=_seconds(c, i, "off_after", p, d4.off_after, 1, 86400),
-                      shift_every=_seconds(c, i, "shift_every", p, d4.shift_every, 0, 86400))
+                      shift_every=_seconds(c, i, "shift_every", p, d4.shift_every, 1, 86400, off=True))
     if idle.off_after < idle.dim_after:
         c.add(p + ("off_after",), f"off_after ({idle.off_after:g} s) comes before dim_after ({idle.dim_after:g} s)")
 
     e = section("session", ("resume_lead", "pause_timeout"))
-    resume_lead = _seconds(c, e, "resume_lead", ("session",), 3.0, 0, 30)
+    resume_lead = _seconds(c, e, "resume_lead", ("session",), 3.0, *RESUME_LEAD)
     pause_timeout = _seconds(c, e, "pause_timeout", ("session",), 600.0, 10, 86400)
 
     a = section("paths", tuple(f.name for f in fields(Paths)))
@@ -221,14 +233,16 @@ def config_from_mapping(data: Any, *, source: str = "") -> Config:
     command: tuple[str, ...] = Config.power_command
     if "command" in w:
         value = w["command"]
-        if isinstance(value, list) and value and all(isinstance(x, str) and x for x in value):
+        if isinstance(value, list) and value and all(isinstance(x, str) and x.strip() for x in value):
             command = tuple(value)
+            if any(not ch.isprintable() for x in value for ch in x):
+                c.add(("power", "command"), "'command' contains control characters")
+                command = Config.power_command
         else:
             c.add(("power", "command"), "'command' must be a list of words, like [systemctl, poweroff]")
 
-    if c.problems:
-        raise InvalidRoutine(c.problems)
-    return Config(buttons, buzzer, display, idle, paths, resume_lead, pause_timeout, command, source or "<defaults>")
+    config = Config(buttons, buzzer, display, idle, paths, resume_lead, pause_timeout, command, source or "<defaults>")
+    return config, c.problems
 
 
 def _abs_path(c: Checker, data: dict, key: str, path: tuple, default: str) -> str:
@@ -236,22 +250,10 @@ def _abs_path(c: Checker, data: dict, key: str, path: tuple, default: str) -> st
     if not isinstance(value, str) or not value.startswith("/"):
         c.add(path + (key,), f"'{key}' must be an absolute path, got {quote(value)}")
         return default
+    if any(not ch.isprintable() for ch in value):
+        c.add(path + (key,), f"'{key}' contains control characters (a NUL byte, a newline...): {quote(value)}")
+        return default
     return value
 
 
-def load_config(path: Path | None, *, required: bool = False) -> Config:
-    """Read the config file; FileError with every problem. A missing default file means defaults."""
-    path = path or DEFAULT_PATH
-    if not exists(path):
-        if required:
-            raise FileError([FileProblem(str(path), 1, 1, "no such config file")])
-        return Config()
-    try:
-        return load_checked(path, lambda data: config_from_mapping(data, source=str(path)))
-    except FileError as exc:
-        if [p.message for p in exc.problems] == ["file is empty"]:
-            return Config(source=str(path))  # all comments: the defaults
-        raise
-
-
-__all__ = ["Config", "Buttons", "Buzzer", "Display", "Paths", "load_config", "config_from_mapping", "Problem"]
+__all__ = ["Config", "Buttons", "Buzzer", "Display", "Paths", "config_from_mapping", "parse_config", "Problem"]

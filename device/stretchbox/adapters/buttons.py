@@ -1,9 +1,11 @@
-"""The buttons: gpiozero ``Button``s whose callbacks only enqueue timestamped events.
+"""The buttons: gpiozero input devices whose callbacks only enqueue timestamped events.
 
 gpiozero runs callbacks on its own thread (an exception there silently kills
 every later callback), so nothing happens in them but a ``queue.put``: the
 owner thread does all the logic. Holds are worked out in the core from the
-timestamps, never with ``when_held``.
+timestamps, never with ``when_held``: so a ``DigitalInputDevice`` (pulled up,
+active low, as a ``Button``) and not a ``Button``, whose hold thread would wake
+ten times a second for nothing and take 0.1 s to stop at every close.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class ButtonsInput:
 
     def __init__(self, pins: dict[str, str], inbox: queue.Queue, *, clock: Callable[[], float],
                  bounce_time: float | None = 0.025, pin_factory=None):
-        from gpiozero import Button
+        from gpiozero import DigitalInputDevice
 
         self.inbox = inbox
         self.clock = clock
@@ -37,9 +39,9 @@ class ButtonsInput:
         for name, pin in pins.items():
             if name not in (A, B):
                 raise ValueError(f"unknown button {name!r}")
-            button = Button(pin, pull_up=True, bounce_time=bounce_time or None, pin_factory=pin_factory)
-            button.when_pressed = self._callback(Pressed, name)
-            button.when_released = self._callback(Released, name)
+            button = DigitalInputDevice(pin, pull_up=True, bounce_time=bounce_time or None, pin_factory=pin_factory)
+            button.when_activated = self._callback(Pressed, name)
+            button.when_deactivated = self._callback(Released, name)
             self.buttons[name] = button
 
     def _callback(self, kind, name: str) -> Callable[[], None]:

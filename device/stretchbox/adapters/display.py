@@ -170,6 +170,9 @@ def device_from_args(argv: Sequence[str]):
         device = _create_device(cmdline, args)
     except (DeviceNotFoundError, DevicePermissionError) as exc:
         raise OSError(f"display not reachable: {exc}") from exc
+    except ImportError as exc:  # luma imports RPi.GPIO and spidev only when it opens an SPI panel
+        raise OSError(f"display not reachable: no Python module {exc.name or exc} here "
+                      "(an SPI panel needs RPi.GPIO, e.g. python3-rpi-lgpio, and spidev)") from exc
     if device is None:
         raise ValueError(f"luma cannot make a display {args.display!r}")
     return device

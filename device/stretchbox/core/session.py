@@ -8,6 +8,11 @@ Rules, all in one place:
   last stretch. Steps of 0 s are left out of the plan; holds never are.
 * Every deadline is absolute. When a deadline passes, the next step starts
   *at the deadline*, not when the late Tick arrived, so time never drifts.
+* The session acts only at its own deadlines: a step ends, a countdown cue
+  (the last 3 s of a hold), a hold gesture, a timeout. The number on the
+  screen also changes at each whole second of a step: ``next_deadline()``
+  includes those seconds for a loop that draws, ``next_deadline(redraw=False)``
+  leaves them out, so a loop without a screen steps once per event.
 * A *side* is a hold plus the prepare/switch that leads into it; a rest
   belongs to the side before it. Skip leaves the current side (counted as
   skipped if its hold had not finished) and starts the next side, or the
@@ -195,8 +200,8 @@ class Session:
     >>> s = Session([r])
     >>> [type(e).__name__ for e in s.press(A, 0.0)]
     ['ButtonAction', 'PhaseStarted', 'Cue']
-    >>> s.next_deadline()
-    1.0
+    >>> s.next_deadline(), s.next_deadline(redraw=False)  # the shown number changes; the prepare step ends
+    (1.0, 5.0)
     """
 
     def __init__(self, routines: list[Routine] | tuple[Routine, ...], config: SessionConfig | None = None):
@@ -213,7 +218,6 @@ class Session:
         self._step_start = 0.0  # when the current step (re)started its clock
         self._deadline = 0.0  # when the current step ends (running) or lead-in ends
         self._remaining = 0.0  # frozen time left while paused / in lead-in
-        self._tick = math.inf  # next whole-second boundary of the countdown
         self._started_at = 0.0
         self._paused_at = 0.0
         self._menu_at = 0.0
@@ -231,11 +235,16 @@ class Session:
     def step(self) -> Step | None:
         return self._steps[self._i] if self.state in (RUNNING, PAUSED, LEAD_IN) else None
 
-    def next_deadline(self) -> float | None:
-        """When something next happens if no button is touched (None: nothing will)."""
+    def next_deadline(self, *, redraw: bool = True) -> float | None:
+        """When something next happens if no button is touched (None: nothing will).
+
+        With ``redraw`` (a screen is watching) that includes the next whole second of the
+        running step, when the number shown changes; without it, only when the session
+        itself acts: its cost then grows with the events, not with the seconds.
+        """
         times = [self.gestures.next_deadline()]
         if self.state in (RUNNING, LEAD_IN):
-            times += [self._deadline, self._tick]
+            times += [self._deadline, self._next_second() if redraw else self._next_countdown()]
         elif self.state == PAUSED:
             times.append(self._paused_at + self.config.pause_timeout)
         elif self.state == CONFIRM_OFF:
@@ -243,6 +252,18 @@ class Session:
         elif self.state == POWERING_OFF:
             times.append(self._menu_at + POWER_OFF_GRACE)
         return min((t for t in times if t is not None), default=None)
+
+    def _next_second(self) -> float | None:
+        """The next whole-second boundary of the running step or lead-in, before its end."""
+        whole = math.ceil(self._deadline - self.now - 1e-9)
+        return self._deadline - (whole - 1) if whole > 1 else None
+
+    def _next_countdown(self) -> float | None:
+        """The next of the last COUNTDOWN_FROM whole seconds of a running hold (a countdown cue)."""
+        if self.state != RUNNING or self._steps[self._i].phase != "hold":
+            return None
+        left = min(math.ceil(self._deadline - self.now - 1e-9) - 1, COUNTDOWN_FROM)
+        return self._deadline - left if left >= 1 else None
 
     def remaining(self, now: float | None = None) -> float:
         """Seconds left in the current step (frozen while paused or in lead-in)."""
@@ -287,7 +308,7 @@ class Session:
 
     def _advance(self, until: float, out: list[Effect]) -> None:
         while True:
-            due = self.next_deadline()
+            due = self.next_deadline(redraw=False)  # the seconds between only change the picture
             if due is None or due > until:
                 return
             self.now = max(self.now, due)
@@ -312,19 +333,10 @@ class Session:
 
     # ---- timeline ------------------------------------------------------
     def _count(self, t: float, out: list[Effect]) -> None:
-        """A whole second of the countdown passed: ticks for the last seconds of a hold."""
+        """One of the last whole seconds of a hold: a countdown tick."""
         left = round(self._deadline - t) if self.state == RUNNING else None
         if left is not None and self._steps[self._i].phase == "hold" and 1 <= left <= COUNTDOWN_FROM:
             out.append(Cue(t, "countdown"))
-        self._arm_tick()
-
-    def _arm_tick(self) -> None:
-        if self.state != RUNNING and self.state != LEAD_IN:
-            self._tick = math.inf
-            return
-        left = self._deadline - self.now
-        whole = math.ceil(left - 1e-9)
-        self._tick = self._deadline - (whole - 1) if whole > 1 else math.inf
 
     def _enter(self, i: int, t: float, out: list[Effect], cue_from: int | None) -> None:
         """Start step ``i`` at time ``t`` with its full duration."""
@@ -341,7 +353,6 @@ class Session:
             cue = self._entry_cue(i, cue_from)
             if cue:
                 out.append(Cue(t, cue, step.side))
-            self._arm_tick()
 
     def _entry_cue(self, i: int, came_from: int | None) -> str | None:
         step = self._steps[i]
@@ -380,11 +391,9 @@ class Session:
         self._deadline = t + self._remaining
         out.append(self._phase(t, step.phase, step, self._remaining))
         out.append(Cue(t, "go", step.side))
-        self._arm_tick()
 
     def _finish(self, t: float, out: list[Effect], *, stopped: bool) -> None:
         self.state = DONE
-        self._tick = math.inf
         self.summary = self._summary(t, stopped)
         out.append(PhaseStarted(t, "done", None, self.routine.name, None, 0))
         out.append(Cue(t, "done"))
@@ -457,7 +466,6 @@ class Session:
             self._remaining = max(0.0, self._deadline - t)
         self.state = PAUSED
         self._paused_at = t
-        self._tick = math.inf
         step = self._steps[self._i]
         out.append(self._phase(t, "paused", step, round(self._remaining, 3)))
         out.append(Cue(t, "paused"))
@@ -473,7 +481,6 @@ class Session:
             self.state = RUNNING
             self._deadline = t + self._remaining
             out.append(self._phase(t, step.phase, step, round(self._remaining, 3)))
-        self._arm_tick()
 
     def _do_stop(self, t: float, out: list[Effect]) -> None:
         self._finish(t, out, stopped=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, ImageDraw
 
@@ -13,27 +14,33 @@ def enlarge(image: Image.Image, scale: int) -> Image.Image:
     return image.convert("L").resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
 
 
-def write_gif(frames: list[tuple[float, Image.Image]], path: Path, *, end: float, speed: float = 8.0,
+# A GIF frame's delay is 16 bits of hundredths of a second.
+MAX_DELAY_MS = 65535 * 10
+
+
+def write_gif(frames: list[tuple[float, Image.Image]], path: Path | BinaryIO, *, end: float, speed: float = 8.0,
               scale: int = 2) -> int:
     """``frames`` are (time, image) with distinct images; each shows until the next, ``speed`` times faster.
 
     Returns the playing time in milliseconds. GIF delays are whole 10 ms; very
-    short frames are kept at 20 ms (browsers slow anything shorter down).
+    short frames are kept at 20 ms (browsers slow anything shorter down), very
+    long ones at the format's longest (about 11 minutes). ``path`` may be a binary file.
     """
     if not frames:
         raise ValueError("no frames to write")
     images, durations = [], []
     for i, (t, image) in enumerate(frames):
         nxt = frames[i + 1][0] if i + 1 < len(frames) else end
-        ms = max(20, int(round((nxt - t) * 1000 / speed / 10)) * 10)
+        ms = min(MAX_DELAY_MS, max(20, int(round((nxt - t) * 1000 / speed / 10)) * 10))
         images.append(enlarge(image, scale).convert("P"))
         durations.append(ms)
-    images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0, optimize=False,
-                   disposal=1)
+    images[0].save(path, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0,
+                   optimize=False, disposal=1)
     return sum(durations)
 
 
-def write_sheet(images: list[tuple[str, Image.Image]], path: Path, *, columns: int = 3, scale: int = 2) -> None:
+def write_sheet(images: list[tuple[str, Image.Image]], path: Path | BinaryIO, *, columns: int = 3,
+                scale: int = 2) -> None:
     """Every screen with its label under it, on one PNG."""
     if not images:
         raise ValueError("no screens for the sheet")
@@ -47,4 +54,4 @@ def write_sheet(images: list[tuple[str, Image.Image]], path: Path, *, columns: i
         y = pad + (i // columns) * (h + pad + label)
         sheet.paste(enlarge(image, scale), (x, y))
         draw.text((x, y + h + 2), name, font=font(10, False), fill=230)
-    sheet.save(path, optimize=False)
+    sheet.save(path, format="PNG", optimize=False)
