@@ -10,9 +10,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Reinstall when the project's metadata changes; the install is editable, so source edits need nothing.
+# setuptools tells every editable install of a layout like ours (package-dir maps three folders) to
+# mind same-named folders in the working directory, as a warning; it is information only: hidden.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[emulator,test]'
+	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install --quiet -e '.[emulator,test]'
 	touch $(STAMP)
 
 ## run: the default routine in real time on this machine (terminal display, space = A, n = B, q = quit)
