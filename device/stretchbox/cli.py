@@ -659,6 +659,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         keyboard = Keyboard(inbox, edge=edge)
         print(HELP, file=sys.stderr)
         keyboard.start()
+    elif factory is not None and sys.stdin.isatty():
+        print("no keys: stretchbox is not in the terminal's foreground (under timeout, or with &)", file=sys.stderr)
     if args.start:
         from .core.gestures import A, Pressed, Released
 
