@@ -13,6 +13,8 @@ surfaced as ``termios.error: (4, 'Interrupted system call')``. So: no keys in
 the background, every termios call retried on EINTR, and the saved mode put
 back on every exit path (``close``, and at exit) with SIGTTOU blocked, which
 lets a process that was sent to the background since restore what it changed.
+Ctrl-Z puts the mode back before the process stops; SIGCONT (``fg``) sets
+cbreak again when we are in the foreground (shells do not restore it).
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ import time
 from collections.abc import Callable
 
 from ..core.gestures import A, B, Pressed, Released
+from .jobcontrol import chain
 
 HELP = "keys: space = A (start/pause/resume), n = B (skip), x = hold A (stop), b = hold B (back), q = quit"
+SHORT_HELP = "keys: space=A n=B x=hold A b=hold B s=hold both q=quit"  # for a 64-column terminal
 
 # key -> (buttons, how long they are held)
 KEYS: dict[str, tuple[tuple[str, ...], float]] = {
@@ -98,6 +102,7 @@ class Keyboard:
         self.edge = edge or self._enqueue
         self.quit = threading.Event()
         self._saved = None
+        self._old: dict[int, object] = {}
 
     @staticmethod
     def available(stream=None) -> bool:
@@ -118,18 +123,42 @@ class Keyboard:
         self._saved = saved
         atexit.register(self.close)  # an exception or sys.exit before cmd_run's finally
         retry_eintr(termios.tcsetattr, fd, termios.TCSAFLUSH, cbreak(saved))
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTSTP, signal.SIGCONT):
+                self._old[signum] = signal.signal(signum, self._on_signal)
         threading.Thread(target=self._read, name="keyboard", daemon=True).start()
         return True
 
     def close(self) -> None:
         """The terminal as we found it; safe to call twice, from the background, or after an error."""
         saved, self._saved = self._saved, None
+        for signum, old in self._old.items():
+            if signal.getsignal(signum) == self._on_signal:
+                try:
+                    signal.signal(signum, old)
+                except ValueError:  # not the main thread
+                    pass
+        self._old = {}
         if saved is not None:
             atexit.unregister(self.close)
             try:
                 restore_mode(self.stream.fileno(), saved)
             except (termios.error, OSError, ValueError):
                 pass  # the terminal is gone (hung up): nothing left to restore
+
+    def _on_signal(self, signum, frame) -> None:
+        saved, fd = self._saved, self.stream.fileno()
+        if saved is not None and signum == signal.SIGTSTP:
+            try:
+                restore_mode(fd, saved)
+            except (termios.error, OSError):
+                pass
+        elif saved is not None and signum == signal.SIGCONT and in_foreground(fd):
+            try:
+                retry_eintr(termios.tcsetattr, fd, termios.TCSANOW, cbreak(saved))
+            except (termios.error, OSError):
+                pass
+        chain(self._old.get(signum), signum, frame)
 
     def _read(self) -> None:
         fd = self.stream.fileno()
