@@ -292,8 +292,8 @@ def cmd_routines(args: argparse.Namespace) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    import dataclasses
-
+    """``stretchbox config``: the config in effect as YAML that ``config --check`` accepts."""
+    from .adapters.configyaml import dump_config
     from .adapters.files import display_path
     from .config import DEFAULT_PATH
 
@@ -304,9 +304,7 @@ def cmd_config(args: argparse.Namespace) -> int:
         print(f"ok: {source}")
         return EXIT_OK
     print(f"# {source}")
-    for section, value in dataclasses.asdict(config).items():
-        if section != "source":
-            print(f"{section}: {value}")
+    print(dump_config(config), end="")
     return EXIT_OK
 
 
