@@ -42,12 +42,9 @@ bench: $(STAMP)
 golden: $(STAMP)
 	$(BIN)/python -m pytest -q tests --update-golden
 
-## screens: the README's GIF and screen sheet, made by `stretchbox simulate`
+## screens: the README's GIF and screen sheet, made by `stretchbox simulate` (arguments in tools/screens.py)
 screens: $(STAMP)
-	$(BIN)/stretchbox simulate --gif docs/post-run.gif \
-	    --press 20:a --press 24:a --press 100:b --press 200:b:1.2
-	$(BIN)/stretchbox simulate --sheet docs/screens.png \
-	    --press 20:a --press 24:a --press 100:b --press 150:ab:3.2 --press 155:b --press 170:a:2.2
+	$(BIN)/python tools/screens.py docs
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info device/*.egg-info
