@@ -43,6 +43,7 @@ before the process stops, and SIGCONT (``fg``) redraws everything.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 import textwrap
@@ -141,15 +142,16 @@ class TerminalPanel(dummy):
     """A luma device drawing into a terminal (see the module's docstring).
 
     ``out`` is the terminal (default stdout); ``size`` returns (columns, lines) and defaults to the
-    terminal's own; ``help`` holds the key help, longest first (the first that fits one line is
+    terminal's own (80x24 when ``out`` is none); the picture is shown as rendered, never rotated
+    (``rotate`` is for a panel mounted on its side, not for a terminal); ``help`` holds the key help, longest first (the first that fits one line is
     shown); ``signals`` installs handlers for SIGWINCH (redraw at the new size), SIGTSTP (restore
     the terminal, then stop) and SIGCONT (redraw): main thread only; tests pass False.
     """
 
-    def __init__(self, out: IO[str] | None = None, *, width: int = 128, height: int = 64, rotate: int = 0,
+    def __init__(self, out: IO[str] | None = None, *, width: int = 128, height: int = 64,
                  help: Sequence[str] = (), size: Callable[[], tuple[int, int]] | None = None,
                  signals: bool = True):
-        super().__init__(width=width, height=height, rotate=rotate, mode="1")
+        super().__init__(width=width, height=height, rotate=0, mode="1")
         self.out = out if out is not None else sys.stdout
         self.help = tuple(help)
         self._size = size or self._terminal_size
@@ -278,7 +280,10 @@ class TerminalPanel(dummy):
         self.bytes_written += len(data)
 
     def _terminal_size(self) -> tuple[int, int]:
-        size = os.get_terminal_size(self.out.fileno())
+        try:
+            size = os.get_terminal_size(self.out.fileno())
+        except (AttributeError, OSError, ValueError):  # not a terminal: $COLUMNS/$LINES, else 80x24
+            size = shutil.get_terminal_size((80, 24))
         return size.columns, size.lines
 
     def _on_signal(self, signum, frame) -> None:
