@@ -21,7 +21,8 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin  # noqa: E402
 
 from stretchbox.adapters.display import RecordingSerial, make_device  # noqa: E402
 from stretchbox.adapters.routines import load_builtin  # noqa: E402
-from stretchbox.app import SimClock, build, simulate  # noqa: E402
+from stretchbox.app import build, simulate  # noqa: E402
+from stretchbox.platform import Platform, SimClock
 from stretchbox.config import Config  # noqa: E402
 from stretchbox.core.gestures import A  # noqa: E402
 from stretchbox.core.session import DONE, Session, Tick  # noqa: E402
@@ -52,8 +53,8 @@ def ours(routine, presses=()):
     device.display = display  # count the driver's work only when we call it
     clock, inbox, factory = SimClock(), queue.Queue(), MockFactory(pin_class=MockPWMPin)
     try:
-        built = build(Config(), [routine], pin_factory=factory, clock=clock, inbox=inbox,
-                      open_display=lambda: device, render=render, idle=False)
+        built = build(Config(), [routine], Platform(pin_factory=factory, clock=clock, inbox=inbox,
+                      open_display=lambda: device, render=render, idle=False))
         pin = factory.pin("GPIO17")
         schedule = [(0.0, pin.drive_low), (0.0, pin.drive_high)]
         for t in presses:

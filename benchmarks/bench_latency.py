@@ -25,6 +25,7 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin  # noqa: E402
 from stretchbox.adapters.display import RecordingSerial, make_device  # noqa: E402
 from stretchbox.adapters.routines import load_builtin  # noqa: E402
 from stretchbox.app import build, run_loop  # noqa: E402
+from stretchbox.platform import Platform
 from stretchbox.config import Config  # noqa: E402
 from stretchbox.core.session import Tick  # noqa: E402
 from stretchbox.render import Renderer  # noqa: E402
@@ -54,9 +55,9 @@ def measure(loop_name: str, loop) -> tuple[list[float], float]:
     factory = MockFactory(pin_class=MockPWMPin)
     stop = threading.Event()
     try:
-        device = build(Config(), load_builtin()[:1], pin_factory=factory, clock=clock, inbox=inbox,
+        device = build(Config(), load_builtin()[:1], Platform(pin_factory=factory, clock=clock, inbox=inbox,
                        open_display=lambda: make_device("ssd1306", serial), render=Renderer((128, 64)).render,
-                       idle=False)
+                       idle=False))
 
         thread = threading.Thread(target=loop, args=(device.app, inbox, clock), kwargs={"should_stop": stop.is_set},
                                   name=loop_name)

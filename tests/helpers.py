@@ -1,7 +1,12 @@
 """Plain-data builders shared by the core tests (no fakes of any library)."""
 
+import queue
+from collections.abc import Callable, Iterable
+
+from stretchbox.app import ScheduledPress
+from stretchbox.core.gestures import Pressed, Released
 from stretchbox.core.routine import routine_from_mapping
-from stretchbox.core.session import Session, SessionConfig, Tick
+from stretchbox.core.session import Event, Session, SessionConfig, Tick
 
 
 def routine(*stretches, name="Test", **defaults):
@@ -37,3 +42,17 @@ def actions(effects):
 
 def new(r, **config):
     return Session([r], SessionConfig(**config))
+
+
+def press_events(presses: Iterable[ScheduledPress]) -> list[Event]:
+    """Scheduled presses as Pressed/Released events in time order (stable for ties)."""
+    events: list[tuple[float, int, Event]] = []
+    for n, p in enumerate(presses):
+        events.append((p.t, 2 * n, Pressed(p.button, p.t)))
+        events.append((p.t + p.hold, 2 * n + 1, Released(p.button, p.t + p.hold)))
+    return [e for _, _, e in sorted(events, key=lambda x: (x[0], x[1]))]
+
+
+def direct_presses(presses: Iterable[ScheduledPress], inbox: queue.Queue) -> list[tuple[float, Callable[[], None]]]:
+    """A schedule that puts button events straight into ``inbox`` (no GPIO)."""
+    return [(e.t, (lambda e=e: inbox.put(e))) for e in press_events(presses)]

@@ -16,7 +16,8 @@ from stretchbox.adapters.display import (
 )
 from stretchbox.adapters.panel import PanelOutput
 from stretchbox.adapters.routines import load_builtin
-from stretchbox.app import ScheduledPress, SimClock, build, simulate
+from stretchbox.app import ScheduledPress, build, simulate
+from stretchbox.platform import Platform, SimClock
 from stretchbox.cli import main
 from stretchbox.config import Config
 from stretchbox.core.frame import Frame
@@ -69,12 +70,12 @@ def run_device(serial, presses=(), until_done=True):
     factory = MockFactory(pin_class=MockPWMPin)
     records = []
     try:
-        from stretchbox.timeline import Timeline
+        from stretchbox.adapters.outputs.timeline import Timeline
         timeline = Timeline(emit=records.append)
-        device = build(Config(), load_builtin()[:1], pin_factory=factory, clock=clock, inbox=inbox,
+        device = build(Config(), load_builtin()[:1], Platform(pin_factory=factory, clock=clock, inbox=inbox,
                        open_display=lambda: make_device("ssd1306", serial), render=RENDER,
                        on_pin=lambda t, pin, s: records.append({"t": round(t, 3), "pin": pin, "state": s}),
-                       first_outputs=[timeline])
+                       outputs=[timeline]))
         serial.clock = clock
         schedule = []
         for p in [ScheduledPress(0.0, "a"), *presses]:
@@ -147,8 +148,8 @@ def test_the_power_menu_runs_the_configured_command_once_confirmed():
     factory = MockFactory(pin_class=MockPWMPin)
     try:
         config = dataclasses.replace(Config(), power_command=("sudo", "poweroff"))
-        device = build(config, load_builtin()[:1], pin_factory=factory, clock=clock, inbox=inbox,
-                       power_off=ran.append)
+        device = build(config, load_builtin()[:1], Platform(pin_factory=factory, clock=clock, inbox=inbox,
+                       power_off=ran.append))
         a, b = factory.pin("GPIO17"), factory.pin("GPIO27")
         schedule = [(1.0, a.drive_low), (1.0, b.drive_low), (4.5, a.drive_high), (4.5, b.drive_high),
                     (6.0, a.drive_low), (6.0, a.drive_high)]

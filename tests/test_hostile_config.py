@@ -24,8 +24,9 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 from stretchbox.adapters.configfile import config_from_data, display_problem, load_config, supported_sizes
 from stretchbox.adapters.display import RecordingSerial, make_device
 from stretchbox.adapters.routines import load_routine
-from stretchbox.app import ScheduledPress, SimClock, build, simulate
-from stretchbox.cli import open_display, main
+from stretchbox.app import ScheduledPress, build, simulate
+from stretchbox.cli import main
+from stretchbox.platform import Platform, SimClock, open_display
 from stretchbox.config import DRIVERS
 from stretchbox.render import Renderer
 
@@ -225,8 +226,8 @@ def run_device(config, routine, *, open_device, render):
     clock, inbox = SimClock(), queue.Queue()
     factory = MockFactory(pin_class=MockPWMPin)
     try:
-        device = build(config, [routine], pin_factory=factory, clock=clock, inbox=inbox,
-                       open_display=open_device, render=render)
+        device = build(config, [routine], Platform(pin_factory=factory, clock=clock, inbox=inbox,
+                       open_display=open_device, render=render))
         b = config.buttons
         pins = {"a": factory.pin(b.a)} if b.mode == "one" else {"a": factory.pin(b.a), "b": factory.pin(b.b)}
         schedule = []
@@ -281,17 +282,17 @@ def test_run_itself_starts_and_stops_cleanly_on_accepted_configs(place):
 def test_run_draws_its_first_frame_before_the_pin_check_and_shows_a_refusal_on_the_panel(place, monkeypatch,
                                                                                          capsys):
     """`run` checks the pins (gpiozero's import) after the splash, with the same words, and leaves them on the panel."""
-    import stretchbox.cli as cli
+    import stretchbox.platform as platform
 
     path = write_config(place, "buttons: {a: BOARD1}\n")
-    shown, real = [], cli.open_display
+    shown, real = [], platform.open_display
 
     def spy(name, config):
         choice = real(name, config)
         render = choice.render
         choice.render = lambda frame: (shown.append(frame), render(frame))[1]
         return choice
-    monkeypatch.setattr(cli, "open_display", spy)
+    monkeypatch.setattr(platform, "open_display", spy)
     assert main(["run", "--config", str(path), "--display", "dummy", "--pins", "mock"]) == 1
     err = capsys.readouterr().err
     assert [f.screen for f in shown] == ["splash", "error"] and shown[1].title == "CONFIG PROBLEM"

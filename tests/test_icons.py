@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from stretchbox.core.icons import BUILTIN_ICONS
-from stretchbox.resources import data_dir
+from stretchbox.adapters.resources import data_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 ICONS = data_dir("assets") / "icons"

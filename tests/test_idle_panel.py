@@ -8,7 +8,8 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from stretchbox.adapters.display import RecordingSerial, frames_from_ssd1306, make_device
 from stretchbox.adapters.routines import load_builtin
-from stretchbox.app import SimClock, build
+from stretchbox.app import build
+from stretchbox.platform import Platform, SimClock
 from stretchbox.config import Config
 from stretchbox.core.session import Tick
 from stretchbox.render import Renderer
@@ -20,8 +21,8 @@ def rig():
     clock, inbox, serial = SimClock(), queue.Queue(), RecordingSerial()
     serial.clock = clock
     factory = MockFactory(pin_class=MockPWMPin)
-    device = build(Config(), load_builtin()[:1], pin_factory=factory, clock=clock, inbox=inbox,
-                   open_display=lambda: make_device("ssd1306", serial), render=Renderer((128, 64)).render)
+    device = build(Config(), load_builtin()[:1], Platform(pin_factory=factory, clock=clock, inbox=inbox,
+                   open_display=lambda: make_device("ssd1306", serial), render=Renderer((128, 64)).render))
     yield clock, inbox, serial, factory, device
     factory.reset()
 

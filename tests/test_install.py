@@ -376,7 +376,7 @@ def rendered(frame, size=(128, 64)):
 @pytest.mark.parametrize("chip", ["ssd1306", "sh1106"])
 def test_replay_lights_a_dark_panel_with_exactly_the_rendered_frame(monkeypatch, tmp_path, chip):
     from stretchbox.adapters.replay import dumps, load, play, record
-    from stretchbox.cli import safe_to_unplug_frame
+    from stretchbox.core.frame import safe_to_unplug_frame
 
     board, panel = one_panel(chip)
     install_bus(monkeypatch, board)
@@ -391,7 +391,7 @@ def test_replay_lights_a_dark_panel_with_exactly_the_rendered_frame(monkeypatch,
 
 def test_replay_draws_the_rotated_frame_as_luma_would(monkeypatch, tmp_path):
     from stretchbox.adapters.replay import dumps, load, play, record
-    from stretchbox.cli import splash_frame
+    from stretchbox.core.frame import splash_frame
 
     board, panel = one_panel()
     install_bus(monkeypatch, board)
@@ -403,7 +403,7 @@ def test_replay_draws_the_rotated_frame_as_luma_would(monkeypatch, tmp_path):
 
 def test_replay_command_line(monkeypatch, tmp_path, capsys):
     from stretchbox.adapters.replay import dumps, main, record
-    from stretchbox.cli import splash_frame
+    from stretchbox.core.frame import splash_frame
 
     board, panel = one_panel(port=1)
     install_bus(monkeypatch, board)
@@ -447,7 +447,7 @@ def test_the_installer_lays_out_both_frames_and_removes_them_for_an_spi_panel(tm
 
 
 def test_the_service_never_claims_safe_to_unplug_itself():
-    from stretchbox.cli import final_frame
+    from stretchbox.core.frame import final_frame
 
     frame = final_frame("powering-off", "goodbye")
     assert frame.title == "SHUTTING DOWN" and "SAFE TO UNPLUG" in frame.text
@@ -474,7 +474,7 @@ def run_hook(hook: Path, argument: str, log: Path, **bus) -> subprocess.Complete
 
 
 def test_the_shutdown_hook_draws_safe_to_unplug_on_poweroff_and_halt_only(tmp_path):
-    from stretchbox.cli import safe_to_unplug_frame
+    from stretchbox.core.frame import safe_to_unplug_frame
 
     root = tmp_path / "root"
     installed(root)
@@ -509,7 +509,7 @@ from stretchbox.adapters.replay import main
 sys.exit(main(sys.argv[1:]))
 """
     from stretchbox.adapters.replay import dumps, record
-    from stretchbox.cli import splash_frame
+    from stretchbox.core.frame import splash_frame
 
     (tmp_path / "s.json").write_text(dumps(record(rendered(splash_frame()))))
     log = tmp_path / "panel.log"

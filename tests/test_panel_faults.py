@@ -23,10 +23,10 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 from stretchbox.adapters import panel as panel_module
 from stretchbox.adapters.display import TRIES, device_from_config
 from stretchbox.adapters.routines import load_builtin
-from stretchbox.app import SimClock, build, simulate
+from stretchbox.app import build, simulate
 from stretchbox.config import Config
 from stretchbox.render import Renderer
-from stretchbox.timeline import Timeline
+from stretchbox.adapters.outputs.timeline import Timeline
 from tests.doubles.i2c_bus import Bus, Panel, gddram, install, one_panel
 
 RENDER = Renderer((128, 64)).render
@@ -73,10 +73,10 @@ def run_routine(monkeypatch, chip: str, *, nack_rate: float = 0.0, eio_rate: flo
     factory = MockFactory(pin_class=MockPWMPin)
     before = _luma_devices(luma.core.device.device)
     try:
-        device = build(Config(), load_builtin()[:1], pin_factory=factory, clock=clock, inbox=inbox,
+        device = build(Config(), load_builtin()[:1], Platform(pin_factory=factory, clock=clock, inbox=inbox,
                        open_display=lambda: device_from_config(display), render=render,
                        on_pin=lambda t, pin, state: timeline.append({"t": round(t, 3), "pin": pin, "state": state}),
-                       first_outputs=[Timeline(emit=timeline.append)])
+                       outputs=[Timeline(emit=timeline.append)]))
         a = factory.pin("GPIO17")
         simulate(device.app, [(0.0, a.drive_low), (0.0, a.drive_high), *actions(panel, bus)], inbox, clock)
     finally:
@@ -299,7 +299,7 @@ def test_a_panel_pulled_out_while_luma_initialises_it_leaves_no_bus_handle_open(
 
 
 def test_a_splash_that_fails_hands_its_device_on_instead_of_dropping_its_bus_handle(monkeypatch):
-    from stretchbox.cli import open_display
+    from stretchbox.platform import open_display
     from stretchbox.core.frame import Frame
 
     board, panel = one_panel()

@@ -187,15 +187,17 @@ def test_simulation_steps_grow_with_events_not_with_seconds(tmp_path):
     from gpiozero.pins.mock import MockFactory, MockPWMPin
 
     from stretchbox.adapters.routines import load_routine
-    from stretchbox.app import App, SimClock, build, direct_presses, ScheduledPress
+    from stretchbox.app import App, build, ScheduledPress
+    from stretchbox.platform import Platform, SimClock
     from stretchbox.app import simulate as run
+    from tests.helpers import direct_presses
     from stretchbox.config import Config
 
     def steps(hold, frames):
         routine = load_routine(limits_routine(tmp_path / f"r{hold}.yaml", hold=hold))
         clock, inbox, factory = SimClock(), queue.Queue(), MockFactory(pin_class=MockPWMPin)
         try:
-            device = build(Config(), [routine], pin_factory=factory, clock=clock, inbox=inbox, frames=frames)
+            device = build(Config(), [routine], Platform(pin_factory=factory, clock=clock, inbox=inbox, frames=frames))
             count = [0]
             step = device.app.step
             device.app.step = lambda event: (count.__setitem__(0, count[0] + 1), step(event))[1]

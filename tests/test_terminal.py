@@ -22,7 +22,8 @@ from stretchbox.adapters.keyboard import HELP, SHORT_HELP
 from stretchbox.adapters.panel import PanelOutput
 from stretchbox.adapters.routines import load_builtin
 from stretchbox.adapters.terminal import TerminalPanel, braille_rows, choose_layout
-from stretchbox.app import ScheduledPress, SimClock, build, simulate
+from stretchbox.app import ScheduledPress, build, simulate
+from stretchbox.platform import Platform, SimClock
 from stretchbox.config import Config
 from stretchbox.core.frame import Frame
 from stretchbox.render import Renderer
@@ -256,8 +257,8 @@ def test_the_panel_output_drives_it_through_a_whole_routine_like_any_luma_device
     clock, inbox = SimClock(), queue.Queue()
     factory = MockFactory(pin_class=MockPWMPin)
     try:
-        device = build(Config(), load_builtin()[:1], pin_factory=factory, clock=clock, inbox=inbox,
-                       open_display=lambda: made.append(panel_on(term)) or made[-1], render=render)
+        device = build(Config(), load_builtin()[:1], Platform(pin_factory=factory, clock=clock, inbox=inbox,
+                       open_display=lambda: made.append(panel_on(term)) or made[-1], render=render))
         a = factory.pin("GPIO17")
         schedule = [(p.t, pin) for p in [ScheduledPress(0.0, "a")] for pin in (a.drive_low, a.drive_high)]
         simulate(device.app, schedule, inbox, clock)
@@ -288,7 +289,7 @@ def test_stretchbox_run_in_an_80x24_pty_shows_the_panel_follows_a_resize_and_res
     import time
     from pathlib import Path
 
-    from stretchbox.cli import final_frame
+    from stretchbox.core.frame import final_frame
 
     (tmp_path / "config.yaml").write_text(f"paths: {{library: {tmp_path}/lib, usb_mounts: {tmp_path}/media}}\n")
     master, slave = os.openpty()

@@ -7,10 +7,11 @@ import re
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from stretchbox.adapters.routines import load_builtin
-from stretchbox.app import SimClock, build, simulate
+from stretchbox.app import build, simulate
+from stretchbox.platform import Platform, SimClock
 from stretchbox.config import Config
 from stretchbox.core.frame import Frame
-from stretchbox.textscreen import TextScreen
+from stretchbox.adapters.outputs.textscreen import TextScreen
 
 COUNTING = re.compile(r"^(?P<label>NEXT|HOLD|SWITCH SIDES|REST|GET READY)\s+(?P<s>\d+)(?P<rest>.*)$")
 
@@ -19,8 +20,8 @@ def log_of_the_default_routine() -> list[str]:
     out, clock, inbox = io.StringIO(), SimClock(), queue.Queue()
     factory = MockFactory(pin_class=MockPWMPin)
     try:
-        device = build(Config(), load_builtin()[:1], pin_factory=factory, clock=clock, inbox=inbox,
-                       first_outputs=[TextScreen(out)])
+        device = build(Config(), load_builtin()[:1], Platform(pin_factory=factory, clock=clock, inbox=inbox,
+                       outputs=[TextScreen(out)]))
         a = factory.pin(Config().buttons.a)
         simulate(device.app, [(0.0, a.drive_low), (0.0, a.drive_high)], inbox, clock)
         device.close()

@@ -728,7 +728,7 @@ def shown(entry: dict):
 
 
 def test_stop_draws_the_final_screen_sends_stopping_and_exits_0(container):
-    from stretchbox.cli import final_frame
+    from stretchbox.core.frame import final_frame
     from stretchbox.render import render
 
     pid = container.running()
@@ -772,7 +772,7 @@ def test_a_crash_loop_ends_at_the_start_limit(container):
 
 def test_power_off_from_the_menu_as_the_service_user_through_polkit(container):
     """Last: the container is gone afterwards."""
-    from stretchbox.cli import final_frame
+    from stretchbox.core.frame import final_frame
     from stretchbox.adapters.configfile import load_config
     from stretchbox.render import render
 

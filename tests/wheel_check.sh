@@ -19,9 +19,9 @@ listing=$(unzip -l "$work"/dist/stretchbox-*.whl)
 (cd "$repo" && find assets -type f ! -path '*/__pycache__/*' ! -name '*.pyc') | while read -r asset; do
     grep -q "stretchbox/$asset\$" <<<"$listing" || { echo "wheel-check: $asset missing from the wheel" >&2; exit 1; }
 done
-"$work/venv/bin/stretchbox" validate "$("$work/venv/bin/python" -c 'import stretchbox.resources as r; print(r.data_dir("routines"))')"
+"$work/venv/bin/stretchbox" validate "$("$work/venv/bin/python" -c 'import stretchbox.adapters.resources as r; print(r.data_dir("routines"))')"
 "$work/venv/bin/python" - <<'PY'
-import stretchbox.resources as r
+import stretchbox.adapters.resources as r
 for name in ("routines", "assets"):
     d = r.data_dir(name)
     assert "site-packages" in str(d), d

@@ -11,31 +11,38 @@ from __future__ import annotations
 import dataclasses
 import logging
 import queue
+import signal
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
-from .core.frame import Frame
-from .core.gestures import Pressed, Released
+from .adapters.buttons import ButtonsInput, mock_pin_factory
+from .adapters.buzzer import BuzzerOutput, sound_devices
+from .adapters.configfile import load_config
+from .adapters.keyboard import HELP, Keyboard
+from .adapters import library as routine_library
+from .adapters.panel import PanelOutput
+from .adapters.replay import dumps, record
+from .adapters.routines import load_builtin, load_routine
+from .adapters.systemd import Notifier, WatchdogPinger
+from .adapters.usbwatch import MountWatcher, StickMounted, StickRemoved
+from .adapters.yamlfile import FileError
+from .check import I2CTarget, run_check
+from .config import DEFAULT_PATH, DRIVERS, Config
+from .core.errors import UsageError
+from .core.frame import Frame, final_frame, safe_to_unplug_frame, splash_frame
+from .core.gestures import A, GestureConfig, Pressed, Released
 from .core.idle import Idle
-from .config import Config
-from .core.gestures import GestureConfig
-from .core.session import DONE, IDLE, STATIC_STATES, Effect, Event, PowerOff, Session, SessionConfig, Tick
-
+from .core.output import Output
+from .core.routine import Routine
+from .core.session import DONE, IDLE, STATIC_STATES, Effect, PowerOff, Session, SessionConfig, Tick
+from .platform import DisplayChoice, Platform, SimClock, Simulation, device_platform, open_display
+from .render import Renderer
 
 log = logging.getLogger(__name__)
-
-
-class Output(Protocol):
-    """Something that acts on what the session decided (screen, buzzer, log)."""
-
-    def effects(self, effects: list[Effect], now: float) -> None: ...
-
-    def frame(self, frame: Frame, now: float) -> None: ...
-
-    def next_deadline(self) -> float | None: ...
 
 
 class App:
@@ -142,8 +149,6 @@ class UsbImports:
     """
 
     def __init__(self, app: App, library: Path, inbox: queue.Queue, clock: Callable[[], float]):
-        from .adapters.usbwatch import StickMounted, StickRemoved
-
         self.app, self.library, self.inbox, self.clock = app, library, inbox, clock
         self._jobs: queue.Queue = queue.Queue()
         self._worker: threading.Thread | None = None
@@ -163,16 +168,14 @@ class UsbImports:
 
     def import_one(self, path: Path) -> ImportDone:
         """Import one stick and read the library back; never raises (a stick must not kill the worker)."""
-        from .adapters.library import current_dir, import_routines, load_library
-
         report, problems, changed = None, [], None
-        before = current_dir(self.library)
+        before = routine_library.current_dir(self.library)
         try:
-            report = import_routines(path, self.library)
+            report = routine_library.import_routines(path, self.library)
         except Exception as exc:  # noqa: BLE001 - a bug must not leave the device showing an old library silently
             log.exception("USB import failed")
-            problems, changed = [str(exc)], current_dir(self.library) != before
-        routines, load_problems = load_library(self.library)  # never raises: what the device offers now
+            problems, changed = [str(exc)], routine_library.current_dir(self.library) != before
+        routines, load_problems = routine_library.load_library(self.library)  # never raises: what the device offers now
         return ImportDone(self.clock(), report, routines, problems + load_problems, changed)
 
     def apply(self, done: ImportDone) -> None:
@@ -256,25 +259,6 @@ class ScheduledPress:
         return cls(t, button, hold)
 
 
-def press_events(presses: Iterable[ScheduledPress]) -> list[Event]:
-    """Scheduled presses as Pressed/Released events in time order (stable for ties)."""
-    events: list[tuple[float, int, Event]] = []
-    for n, p in enumerate(presses):
-        events.append((p.t, 2 * n, Pressed(p.button, p.t)))
-        events.append((p.t + p.hold, 2 * n + 1, Released(p.button, p.t + p.hold)))
-    return [e for _, _, e in sorted(events, key=lambda x: (x[0], x[1]))]
-
-
-class SimClock:
-    """Simulated monotonic time: it moves only when the simulation says so."""
-
-    def __init__(self, now: float = 0.0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 class SimulationTooLong(RuntimeError):
     """``simulate`` took more steps than it was allowed (frames drawn every second of a very long run)."""
 
@@ -300,42 +284,27 @@ def simulate(app: App, schedule: list[tuple[float, Callable[[], None]]], inbox: 
         deadline = app.next_deadline()
         next_t = pending[0][0] if pending else None
         if deadline is not None and (next_t is None or deadline < next_t):
-            clock.now = max(clock.now, deadline)
-            app.step(Tick(clock.now))
+            app.step(Tick(clock.advance(deadline)))
         elif pending:
             t, action = pending.pop(0)
-            clock.now = max(clock.now, t)
+            clock.advance(t)
             action()
         else:
             return
     raise SimulationTooLong(f"simulation did not finish within {max_steps:,} steps (at {clock.now:g} s)")
 
 
-def direct_presses(presses: Iterable[ScheduledPress], inbox: queue.Queue) -> list[tuple[float, Callable[[], None]]]:
-    """A schedule that puts button events straight into ``inbox`` (no GPIO)."""
-    return [(e.t, (lambda e=e: inbox.put(e))) for e in press_events(presses)]
-
-
-class PowerOutput:
+class PowerOutput(Output):
     """Runs the configured power-off command when the user confirms it in the power menu.
 
-    ``run`` is injected: the device starts the real command; ``simulate`` and
+    ``run`` is the platform's: the device starts the real command; ``simulate`` and
     the tests record it instead of switching the laptop off.
     """
 
-    def __init__(self, command: tuple[str, ...], run: Callable[[tuple[str, ...]], None] | None = None):
+    def __init__(self, command: tuple[str, ...], run: Callable[[tuple[str, ...]], None]):
         self.command = command
-        self.run = run or self._spawn
+        self.run = run
         self.requested: list[float] = []
-
-    @staticmethod
-    def _spawn(command: tuple[str, ...]) -> None:
-        import subprocess
-
-        try:  # never wait on it: systemd will stop us (SIGTERM) as part of the shutdown
-            subprocess.Popen(list(command), stdin=subprocess.DEVNULL)
-        except OSError:
-            log.exception("power-off command %s failed", command)
 
     def effects(self, effects: list[Effect], now: float) -> None:
         for e in effects:
@@ -344,32 +313,81 @@ class PowerOutput:
                 log.warning("power-off confirmed: running %s", " ".join(self.command))
                 self.run(self.command)
 
-    def frame(self, frame: Frame, now: float) -> None:
-        pass
-
-    def next_deadline(self) -> float | None:
-        return None
-
 
 @dataclass
 class Device:
-    """The whole device, composed: what ``build`` returns and ``close`` takes apart."""
+    """The whole device, composed: what ``build`` returns; ``run`` and ``simulate`` drive it, ``close``
+    takes it apart."""
 
     app: App
     config: Config
-    buttons: object | None = None
-    buzzer: object | None = None  # BuzzerOutput
-    panel: object | None = None  # PanelOutput
+    platform: Platform
+    buttons: ButtonsInput
+    buzzer: BuzzerOutput
+    power: PowerOutput
+    usb: UsbImports
+    panel: PanelOutput | None = None
     gpio: list = dataclasses.field(default_factory=list)
-    power: PowerOutput | None = None
+    keyboard: Keyboard | None = None
 
     def close(self) -> None:
-        if self.buzzer is not None:
-            self.buzzer.off()
-        if self.buttons is not None:
-            self.buttons.close()
+        self.buzzer.off()
+        self.buttons.close()
         for device in self.gpio:
             device.close()
+
+    def run(self, *, start: bool = False, problems: list = ()) -> None:
+        """The device loop until SIGTERM/SIGINT (or q on the keyboard); then the final screen.
+
+        ``start`` presses A at once; ``problems`` (the library's) are shown at the first idle moment.
+        """
+        clock, inbox = self.platform.clock, self.platform.inbox
+        stop = threading.Event()
+
+        def on_signal(signum, frame):  # only flags and wakes the loop: the owner thread cleans up
+            stop.set()
+            inbox.put(None)
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        if problems:
+            self.app.notify(Frame("error", title="ROUTINE PROBLEM", text=str(problems[0])))
+        watcher = None
+        try:  # a stick already in at power-on is imported too
+            watcher = MountWatcher(inbox, self.config.paths.usb_mounts).start(announce_existing=True)
+        except OSError as exc:
+            logging.getLogger("stretchbox").warning("not watching for USB sticks: %s", exc)
+        if self.keyboard is not None:
+            self.keyboard.start()
+        if start:
+            now = clock()
+            inbox.put(Pressed(A, now))
+            inbox.put(Released(A, now))
+        notifier = Notifier()
+        try:
+            run_loop(self.app, inbox, clock, notifier=notifier, pinger=WatchdogPinger(notifier),
+                     should_stop=lambda: stop.is_set() or (self.keyboard is not None and self.keyboard.quit.is_set()))
+        finally:
+            if watcher:
+                watcher.stop()
+            if self.keyboard:
+                self.keyboard.close()
+            self.close()
+            if self.panel is not None:
+                self.panel.final(final_frame(self.app.session.state, self.config.display.final_screen))
+
+    def simulate(self, presses: list[ScheduledPress], *, max_steps: int = 1_000_000) -> None:
+        """The presses through the mock pins, on the platform's simulated clock, until all is done."""
+        b, factory = self.config.buttons, self.platform.pin_factory
+        pins = {"a": b.a, "b": b.b}
+        schedule = []
+        for p in presses:
+            for name in p.button:  # "ab": both buttons, for the power menu
+                pin = factory.pin(pins[name])
+                schedule.append((p.t, pin.drive_low))
+                schedule.append((p.t + p.hold, pin.drive_high))
+        simulate(self.app, schedule, self.platform.inbox, self.platform.clock, max_steps=max_steps)
+        self.close()
 
 
 def session_config(config: Config) -> SessionConfig:
@@ -379,51 +397,169 @@ def session_config(config: Config) -> SessionConfig:
     return SessionConfig(resume_lead=config.resume_lead, pause_timeout=config.pause_timeout, gestures=gestures)
 
 
-def sound_devices(buzzer, pin_factory) -> tuple[object | None, object | None]:
-    """The configured buzzer (active: Buzzer, passive: TonalBuzzer) and optional vibration motor."""
-    from gpiozero import Buzzer, DigitalOutputDevice, TonalBuzzer
-    from gpiozero.tones import Tone
+def build(config: Config, routines: list, platform: Platform) -> Device:
+    """Compose the device from its config on a platform: the same code on a Pi, in ``simulate`` and in tests.
 
-    sound = None
-    if buzzer.kind == "active":
-        sound = Buzzer(buzzer.pin, pin_factory=pin_factory)
-    elif buzzer.kind == "passive":  # A3..A7 around A5: the patterns' pitches, loud on a piezo
-        sound = TonalBuzzer(buzzer.pin, mid_tone=Tone("A5"), octaves=2, pin_factory=pin_factory)
-    motor = DigitalOutputDevice(buzzer.vibration_pin, pin_factory=pin_factory) if buzzer.vibration_pin else None
-    return sound, motor
-
-
-def build(config: Config, routines: list, *, pin_factory, clock: Callable[[], float], inbox: queue.Queue,
-          open_display: Callable[[], object] | None = None, render: Callable[[Frame], object] | None = None,
-          on_pin: Callable[[float, str, int], None] | None = None, first_outputs: Iterable[Output] = (),
-          idle: bool = True, power_off: Callable[[tuple[str, ...]], None] | None = None,
-          frames: bool = True) -> Device:
-    """Compose the device from its config: the same code on a Pi, in ``simulate`` and in tests.
-
-    ``pin_factory`` is gpiozero's (MockFactory off a Pi); ``open_display``
-    returns a luma device (a real driver, an emulator, or one over a
+    ``platform.open_display`` returns a luma device (a real driver, an emulator, or one over a
     recording serial interface) and may raise OSError, which is survived.
-    ``frames=False`` (nothing draws: ``simulate`` without frame outputs) steps only on events.
     """
-    from .adapters.buttons import ButtonsInput
-    from .adapters.buzzer import BuzzerOutput
-    from .adapters.panel import PanelOutput
-
+    clock, inbox, factory = platform.clock, platform.inbox, platform.pin_factory
     session = Session(routines, session_config(config))
     b, z = config.buttons, config.buzzer
-    pins = {"a": b.a} if b.mode == "one" else {"a": b.a, "b": b.b}
-    buttons = ButtonsInput(pins, inbox, clock=clock, bounce_time=b.bounce_time, pin_factory=pin_factory)
-    sound, motor = sound_devices(z, pin_factory)
-    gpio = [d for d in (sound, motor) if d is not None]
+    pins = config.buttons.pins()
+    buttons = ButtonsInput(pins, inbox, clock=clock, bounce_time=b.bounce_time, pin_factory=factory)
+    sound, motor = sound_devices(z, factory)
     buzzer = BuzzerOutput(sound, motor, quiet=z.quiet, overrides=lambda: session.routine.cue_overrides(),
-                          on_pin=on_pin)
-    power = PowerOutput(config.power_command, power_off or (lambda command: log.warning(
+                          on_pin=platform.on_pin)
+    power = PowerOutput(config.power_command, platform.power_off or (lambda command: log.warning(
         "power-off requested (not run here): %s", " ".join(command))))
-    outputs: list = list(first_outputs) + [buzzer, power]
+    outputs: list = list(platform.outputs) + [buzzer, power]
     panel = None
-    if open_display is not None and render is not None:
-        panel = PanelOutput(open_display, render, contrast=config.display.contrast,
+    if platform.open_display is not None and platform.render is not None:
+        panel = PanelOutput(platform.open_display, platform.render, contrast=config.display.contrast,
                             dim_contrast=config.display.dim_contrast)
         outputs.append(panel)
-    app = App(session, outputs, Idle(config.idle, now=clock()) if idle else None, frames=frames)
-    return Device(app, config, buttons, buzzer, panel, gpio, power)
+    app = App(session, outputs, Idle(config.idle, now=clock()) if platform.idle else None, frames=platform.frames)
+    usb = UsbImports(app, Path(config.paths.library), inbox, clock)
+    keyboard = None
+    if platform.keys:
+        def edge(button: str, down: bool) -> None:
+            if button not in pins:  # one-button mode: B's pin may be anything's, or nothing
+                return
+            pin = factory.pin(pins[button])
+            pin.drive_low() if down else pin.drive_high()
+
+        keyboard = Keyboard(inbox, edge=edge)
+    return Device(app, config, platform, buttons, buzzer, power, usb, panel,
+                  [d for d in (sound, motor) if d is not None], keyboard)
+
+
+# ---- the entry points the command line calls: each composes, runs, and answers with an exit code ----------
+EXIT_OK, EXIT_INVALID = 0, 1
+
+
+def device_config(path: Path | None, *, device_file: bool = False, pins: bool = True) -> Config:
+    """The device config: ``path`` (which must exist), else with ``device_file`` the device's own
+    /etc/stretchbox/config.yaml when there is one, else the defaults. Problems exit 1 with file and line.
+    ``pins=False`` leaves the pins' check (it imports gpiozero) for a second call."""
+    if path is None and device_file and DEFAULT_PATH.exists():
+        path = DEFAULT_PATH
+    if path is None:
+        return Config()
+    try:
+        return load_config(path, required=True, pins=pins)
+    except FileError as exc:
+        if not pins:  # refused anyway: every problem, in config --check's words
+            try:
+                load_config(path, required=True)
+            except FileError as everything:
+                exc = everything
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        refused = SystemExit(EXIT_INVALID)
+        refused.problem = exc.problems[0]  # type: ignore[attr-defined]
+        raise refused from None
+
+
+def routines_from(path: Path | None) -> list:
+    """The routine named on the command line, or the built-in ones; problems exit 1."""
+    try:
+        return [load_routine(path)] if path else load_builtin()
+    except FileError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        raise SystemExit(EXIT_INVALID) from None
+
+
+def run(config: Config, routine: Path | None, display: DisplayChoice, pins: str, *, start: bool = False) -> int:
+    """``stretchbox run`` after the splash: the routines, the platform, the device loop; exit 0."""
+    problems: list = []
+    if routine:
+        routines = routines_from(routine)
+    else:
+        routines, problems = routine_library.load_library(Path(config.paths.library))
+        if not routines:
+            for problem in problems:
+                print(problem, file=sys.stderr)
+            return EXIT_INVALID
+    platform = device_platform(display, pins, time.monotonic)
+    try:
+        device = build(config, routines, platform)
+        if platform.keys and not display.shows_keys:  # the terminal panel has them below it
+            print(HELP, file=sys.stderr)
+        elif platform.pin_factory is not None and not platform.keys and sys.stdin.isatty():
+            print("no keys: stretchbox is not in the terminal's foreground (under timeout, or with &)",
+                  file=sys.stderr)
+        device.run(start=start, problems=problems)
+    finally:
+        display.close()
+        platform.close()
+    return EXIT_OK
+
+
+def simulate_routine(config: Config, routine: Routine, presses: list[ScheduledPress], sim: Simulation, *,
+                     max_steps: int = 1_000_000) -> Device:
+    """``stretchbox simulate``: the routine on the simulation's clock and mock pins; the device, run."""
+    try:
+        device = build(config, [routine], sim.platform)
+        device.simulate(presses, max_steps=max_steps)
+    finally:
+        sim.platform.close()
+    return device
+
+
+def check(config: Config, display_name: str | None, pins: str, timeout: float) -> int:
+    """``stretchbox check``: exit 0 when every check passed, 1 when one failed (each FAIL with its fix)."""
+    name = display_name or "config"
+    display = open_display(name, config)
+    if display.open is None:
+        raise UsageError("check needs a pixel display (config, a driver name, dummy or an emulator)")
+    factory = mock_pin_factory() if pins == "mock" else None
+    inbox: queue.Queue = queue.Queue()
+    b, z, d = config.buttons, config.buzzer, config.display
+    config_file = config.source if config.source != "<defaults>" else str(DEFAULT_PATH)
+
+    def open_buzzer():  # the buzzer, then the motor; a motor that fails does not leak the buzzer
+        if z.kind == "none" and not z.vibration_pin:
+            return None
+        sound = sound_devices(dataclasses.replace(z, vibration_pin=None), factory)[0]
+        try:
+            motor = sound_devices(dataclasses.replace(z, kind="none"), factory)[1]
+        except Exception:
+            if sound is not None:
+                sound.close()
+            raise
+        return BuzzerOutput(sound, motor)
+
+    buzzer_pins = ([z.pin] if z.kind != "none" else []) + ([f"vibration {z.vibration_pin}"] if z.vibration_pin else [])
+    try:
+        report = run_check(
+            open_device=display.open, render=display.render, buttons=b.pins(), inbox=inbox,
+            open_button=lambda button, pin: ButtonsInput({button: pin}, inbox, clock=time.monotonic,
+                                                         bounce_time=b.bounce_time, pin_factory=factory),
+            open_buzzer=open_buzzer, buzzer_pin=", ".join(buzzer_pins),
+            press_timeout=timeout, config_file=config_file,
+            i2c=I2CTarget(d.i2c_port, d.i2c_address, config_file)
+            if (name == "config" or name in DRIVERS) and d.interface == "i2c" else None)
+    finally:
+        if factory is not None:
+            factory.reset()
+    print("\n".join(["stretchbox check", *report.lines]))
+    return EXIT_OK if report.ok else EXIT_INVALID
+
+
+def boot_frames(config: Config, out: Path) -> int:
+    """The splash and SAFE TO UNPLUG as replay files: the bytes luma's driver for the configured
+    panel sends to draw them on a panel that was just powered on (see adapters/replay.py)."""
+    d = config.display
+    if d.interface != "i2c":
+        print(f"boot-frames: the panel is on {d.interface}: the early splash and SAFE TO UNPLUG "
+              "are drawn over I2C only", file=sys.stderr)
+        return EXIT_OK
+    render = Renderer((d.width, d.height)).render
+    out.mkdir(parents=True, exist_ok=True)
+    for name, frame in (("splash", splash_frame()), ("safe-to-unplug", safe_to_unplug_frame())):
+        replay = record(render(frame), driver=d.driver, port=d.i2c_port, address=d.i2c_address,
+                        width=d.width, height=d.height, rotate=d.rotate, contrast=d.contrast)
+        (out / f"{name}.json").write_text(dumps(replay))
+    return EXIT_OK

@@ -13,13 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__
-from .config import DRIVERS
+from .core.errors import UsageError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    pass
 
 
 class Parser(argparse.ArgumentParser):
@@ -160,19 +156,6 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _load_routines(path: Path | None):
-    """The routine named on the command line, or the built-in ones; problems exit 1."""
-    from .adapters.routines import load_builtin, load_routine
-    from .adapters.yamlfile import FileError
-
-    try:
-        return [load_routine(path)] if path else load_builtin()
-    except FileError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        raise SystemExit(EXIT_INVALID) from None
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
     from .adapters.files import display_path, exists
     from .adapters.routines import check_paths
@@ -195,88 +178,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace, *, device_file: bool = False, pins: bool = True):
-    """The device config: ``--config`` (which must exist), else with ``device_file`` the device's own
-    /etc/stretchbox/config.yaml when there is one, else the defaults. Problems exit 1 with file and line.
-    ``pins=False`` leaves the pins' check (it imports gpiozero) for a second call."""
-    from .adapters.configfile import load_config
-    from .adapters.yamlfile import FileError
-    from .config import DEFAULT_PATH, Config
+    from .app import device_config
 
-    path = getattr(args, "config", None)
-    if path is None and device_file and DEFAULT_PATH.exists():
-        path = DEFAULT_PATH
-    if path is None:
-        return Config()
-    try:
-        return load_config(path, required=True, pins=pins)
-    except FileError as exc:
-        if not pins:  # refused anyway: every problem, in config --check's words
-            try:
-                load_config(path, required=True)
-            except FileError as everything:
-                exc = everything
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        refused = SystemExit(EXIT_INVALID)
-        refused.problem = exc.problems[0]  # type: ignore[attr-defined]
-        raise refused from None
+    return device_config(getattr(args, "config", None), device_file=device_file, pins=pins)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     """``stretchbox check``: exit 0 when every check passed, 1 when one failed (each FAIL with its fix)."""
-    import dataclasses
-    import queue
-    import time
+    from .app import check
 
-    config = _config(args, device_file=True)
-    name = args.display or "config"
-    display = open_display(name, config)
-    if display.open is None:
-        raise UsageError("check needs a pixel display (config, a driver name, dummy or an emulator)")
-    from .adapters.buttons import ButtonsInput
-    from .adapters.buzzer import BuzzerOutput
-    from .app import sound_devices
-    from .check import I2CTarget, run_check
-    from .config import DEFAULT_PATH
-
-    factory = None
-    if args.pins == "mock":
-        from gpiozero.pins.mock import MockFactory, MockPWMPin
-
-        factory = MockFactory(pin_class=MockPWMPin)
-    inbox: queue.Queue = queue.Queue()
-    b, z, d = config.buttons, config.buzzer, config.display
-    pins = {"a": b.a} if b.mode == "one" else {"a": b.a, "b": b.b}
-    config_file = config.source if config.source != "<defaults>" else str(DEFAULT_PATH)
-
-    def open_buzzer():  # the buzzer, then the motor; a motor that fails does not leak the buzzer
-        if z.kind == "none" and not z.vibration_pin:
-            return None
-        sound = sound_devices(dataclasses.replace(z, vibration_pin=None), factory)[0]
-        try:
-            motor = sound_devices(dataclasses.replace(z, kind="none"), factory)[1]
-        except Exception:
-            if sound is not None:
-                sound.close()
-            raise
-        return BuzzerOutput(sound, motor)
-
-    buzzer_pins = ([z.pin] if z.kind != "none" else []) + ([f"vibration {z.vibration_pin}"] if z.vibration_pin else [])
-
-    try:
-        report = run_check(
-            open_device=display.open, render=display.render, buttons=pins, inbox=inbox,
-            open_button=lambda button, pin: ButtonsInput({button: pin}, inbox, clock=time.monotonic,
-                                                         bounce_time=b.bounce_time, pin_factory=factory),
-            open_buzzer=open_buzzer, buzzer_pin=", ".join(buzzer_pins),
-            press_timeout=args.timeout, config_file=config_file,
-            i2c=I2CTarget(d.i2c_port, d.i2c_address, config_file)
-            if (name == "config" or name in DRIVERS) and d.interface == "i2c" else None)
-    finally:
-        if factory is not None:
-            factory.reset()
-    print("\n".join(["stretchbox check", *report.lines]))
-    return EXIT_OK if report.ok else EXIT_INVALID
+    return check(_config(args, device_file=True), args.display, args.pins, args.timeout)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -320,11 +231,46 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     numbers, the presses, the config, the routine, the display, and the output
     files, which are opened (or their folder made) before the simulation runs.
     """
-    import dataclasses
-    import queue
+    from .adapters.outputs.timeline import json_line, summary_record, write_table
+    from .app import SimulationTooLong, routines_from, simulate_routine
+    from .platform import simulation
 
-    from .app import ScheduledPress, SimClock, SimulationTooLong, build, simulate
-    from .timeline import Timeline, json_line, summary_record, write_table
+    config, presses = _simulated_config(args)
+    routine = routines_from(args.routine)[0]
+    frames = bool(args.frames or args.gif or args.sheet or args.display)
+    total = routine.total_seconds()
+    if frames and total > FRAMES_LIMIT:
+        raise UsageError(f"--frames, --gif, --sheet and --display draw every second: this routine is {total:,} s, "
+                         f"over the {FRAMES_LIMIT:,} s limit for them (the timeline alone has none)")
+    files, gif, sheet, bus_log = _simulate_outputs(args)
+    out = sys.stdout
+    sim = simulation(config, emit=(lambda r: out.write(json_line(r) + "\n")) if args.json else None,
+                     capture=bool(args.frames or args.gif or args.sheet), driver=args.display, bus_log=bus_log)
+    try:
+        device = simulate_routine(config, routine, presses, sim, **({"max_steps": FRAMES_MAX_STEPS} if frames else {}))
+    except SimulationTooLong as exc:
+        files.discard()
+        raise UsageError(f"{exc}: drawing every second is too long here; drop --frames, --gif, --sheet and "
+                         "--display, or press less") from None
+    if sim.recorder is not None:
+        _write_captures(args, sim.recorder, sim.clock.now, gif=gif, sheet=sheet)
+    if bus_log is not None:
+        files.finish("--bus-log", bus_log)
+    summary = summary_record(sim.timeline)
+    if args.json:
+        out.write(json_line(summary) + "\n")
+    else:
+        write_table(device.app.session.routine, sim.timeline.records, summary, out)
+    return EXIT_OK
+
+
+def _simulated_config(args: argparse.Namespace):
+    """The config as ``simulate``'s options change it, and the presses (A at 0 s first): usage errors first."""
+    import dataclasses
+
+    from .app import ScheduledPress
+    from .config import DRIVERS
+    from .platform import check_driver
 
     config = _config(args)
     buttons = config.buttons
@@ -339,21 +285,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise UsageError(f"--press: {exc}") from None
     if args.bus_log and not args.display:
         raise UsageError("--bus-log needs --display (a driver to log)")
-    d = config.display
     if args.display:
-        from .adapters.configfile import display_problem
-
         if args.display not in DRIVERS:
             raise UsageError(f"--display must be one of {', '.join(DRIVERS)}")
-        problem = display_problem(args.display, d.width, d.height, d.rotate)
-        if problem:
-            raise UsageError(f"--display: {problem} (the config's size)")
-    routines = _load_routines(args.routine)[:1]
-    frames = bool(args.frames or args.gif or args.sheet or args.display)
-    total = routines[0].total_seconds()
-    if frames and total > FRAMES_LIMIT:
-        raise UsageError(f"--frames, --gif, --sheet and --display draw every second: this routine is {total:,} s, "
-                         f"over the {FRAMES_LIMIT:,} s limit for them (the timeline alone has none)")
+        check_driver(args.display, config.display)
+    return config, presses
+
+
+def _simulate_outputs(args: argparse.Namespace):
+    """``--frames``' folder made and ``--gif``, ``--sheet``, ``--bus-log`` opened, before any work."""
     files = OutputFiles()
     try:
         if args.frames:
@@ -364,61 +304,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     except UsageError:
         files.discard()
         raise
-
-    from gpiozero.pins.mock import MockFactory, MockPWMPin
-
-    out = sys.stdout
-    timeline = Timeline(emit=(lambda r: out.write(json_line(r) + "\n")) if args.json else None)
-    clock, inbox = SimClock(), queue.Queue()
-    outputs: list = [timeline]
-    recorder = render = open_device = None
-    if frames:
-        from .capture import FrameRecorder, memo_render
-        from .render import Renderer
-
-        render = memo_render(Renderer(d.frame_size).render)
-        if args.frames or args.gif or args.sheet:
-            recorder = FrameRecorder(render)
-            recorder.frame(splash_frame(), 0.0)  # as `run` starts
-            outputs.append(recorder)
-    if args.display:
-        from .adapters.display import RecordingSerial, make_device
-
-        serial = RecordingSerial(clock=clock, sink=bus_log)
-        open_device = lambda: make_device(args.display, serial, width=d.width, height=d.height,  # noqa: E731
-                                          rotate=d.rotate)
-    factory = MockFactory(pin_class=MockPWMPin)
-    try:
-        device = build(config, routines, pin_factory=factory, clock=clock, inbox=inbox,
-                       on_pin=lambda t, pin, state: timeline.add(
-                           {"t": round(t, 3), "event": "pin", "pin": pin, "state": state}),
-                       first_outputs=outputs, open_display=open_device, render=render,
-                       frames=frames)  # without frame outputs: one step per event, not per second
-        pins = {"a": buttons.a, "b": buttons.b}
-        schedule = []
-        for p in presses:
-            for name in p.button:  # "ab": both buttons, for the power menu
-                pin = factory.pin(pins[name])
-                schedule.append((p.t, pin.drive_low))
-                schedule.append((p.t + p.hold, pin.drive_high))
-        simulate(device.app, schedule, inbox, clock, **({"max_steps": FRAMES_MAX_STEPS} if frames else {}))
-        device.close()
-    except SimulationTooLong as exc:
-        files.discard()
-        raise UsageError(f"{exc}: drawing every second is too long here; drop --frames, --gif, --sheet and "
-                         "--display, or press less") from None
-    finally:
-        factory.reset()
-    if recorder is not None:
-        _write_captures(args, recorder, clock.now, gif=gif, sheet=sheet)
-    if bus_log is not None:
-        files.finish("--bus-log", bus_log)
-    summary = summary_record(timeline)
-    if args.json:
-        out.write(json_line(summary) + "\n")
-    else:
-        write_table(device.app.session.routine, timeline.records, summary, out)
-    return EXIT_OK
+    return files, gif, sheet, bus_log
 
 
 class OutputFiles:
@@ -523,17 +409,6 @@ class _Sink:
         self.f.close()
 
 
-def on_a_pi() -> bool:
-    """True on a Raspberry Pi (its device tree names the model)."""
-    for model in ("/proc/device-tree/model", "/sys/firmware/devicetree/base/model"):
-        try:
-            if "raspberry pi" in Path(model).read_text(errors="replace").lower():
-                return True
-        except OSError:
-            continue
-    return False
-
-
 def _write_captures(args: argparse.Namespace, recorder, end: float, *, gif=None, sheet=None) -> None:
     """The PNGs, GIF and sheet, into the folder and files opened before the run; a failure is one line, exit 1."""
     import io
@@ -576,12 +451,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     panel and a splash, and only then gpiozero, the routines and the rest.
     """
     import logging
-    import queue
-    import signal
-    import threading
     import time
 
-    from .core.frame import Frame
+    from .core.frame import Frame, splash_frame
+    from .platform import open_display
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = _config(args, device_file=True, pins=False)  # the pins' check imports gpiozero: after the splash
@@ -596,255 +469,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         display.splash(Frame("error", title="CONFIG PROBLEM", text=str(getattr(exc, "problem", ""))))
         display.close()
         raise
+    from .app import run
 
-    problems: list = []
-    if args.routine:
-        routines = _load_routines(args.routine)
-    else:
-        from .adapters.library import load_library
-
-        routines, problems = load_library(Path(config.paths.library))
-        if not routines:
-            for problem in problems:
-                print(problem, file=sys.stderr)
-            return EXIT_INVALID
-    pins = args.pins if args.pins != "auto" else ("real" if on_a_pi() else "mock")
-
-    from .adapters.keyboard import HELP, Keyboard
-    from .adapters.systemd import Notifier, WatchdogPinger
-    from .adapters.usbwatch import MountWatcher
-    from .app import UsbImports, build, run_loop
-
-    inbox: queue.Queue = queue.Queue()
-    stop = threading.Event()
-
-    def on_signal(signum, frame):  # only flags and wakes the loop: the owner thread cleans up
-        stop.set()
-        inbox.put(None)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-
-    factory = None
-    if pins == "mock":
-        from gpiozero.pins.mock import MockFactory, MockPWMPin
-
-        factory = MockFactory(pin_class=MockPWMPin)
-    from .app import PowerOutput
-
-    device = build(config, routines, pin_factory=factory, clock=time.monotonic, inbox=inbox,
-                   first_outputs=display.outputs, open_display=display.open, render=display.render,
-                   power_off=PowerOutput._spawn if pins == "real" else None)  # off a Pi: only logged
-    if problems:
-        device.app.notify(Frame("error", title="ROUTINE PROBLEM", text=str(problems[0])))
-    UsbImports(device.app, Path(config.paths.library), inbox, time.monotonic)
-    watcher = None
-    try:  # a stick already in at power-on is imported too
-        watcher = MountWatcher(inbox, config.paths.usb_mounts).start(announce_existing=True)
-    except OSError as exc:
-        logging.getLogger("stretchbox").warning("not watching for USB sticks: %s", exc)
-    keyboard = None
-    if factory is not None and Keyboard.available():
-        pin_of = {"a": config.buttons.a} if config.buttons.mode == "one" else \
-            {"a": config.buttons.a, "b": config.buttons.b}
-
-        def edge(button: str, down: bool) -> None:
-            if button not in pin_of:  # one-button mode: B's pin may be anything's, or nothing
-                return
-            pin = factory.pin(pin_of[button])
-            pin.drive_low() if down else pin.drive_high()
-
-        keyboard = Keyboard(inbox, edge=edge)
-        if not getattr(display, "shows_keys", False):  # the terminal panel has them below it
-            print(HELP, file=sys.stderr)
-        keyboard.start()
-    elif factory is not None and sys.stdin.isatty():
-        print("no keys: stretchbox is not in the terminal's foreground (under timeout, or with &)", file=sys.stderr)
-    if args.start:
-        from .core.gestures import A, Pressed, Released
-
-        now = time.monotonic()
-        inbox.put(Pressed(A, now))
-        inbox.put(Released(A, now))
-    notifier = Notifier()
-    try:
-        run_loop(device.app, inbox, time.monotonic, notifier=notifier, pinger=WatchdogPinger(notifier),
-                 should_stop=lambda: stop.is_set() or (keyboard is not None and keyboard.quit.is_set()))
-    finally:
-        if watcher:
-            watcher.stop()
-        if keyboard:
-            keyboard.close()
-        device.close()
-        if device.panel is not None:
-            device.panel.final(final_frame(device.app.session.state, config.display.final_screen))
-        display.close()
-        if factory is not None:
-            factory.reset()
-    return EXIT_OK
-
-
-class DisplayChoice:
-    """How frames reach a screen: extra outputs (a text log), or a luma device and a renderer.
-
-    ``splash`` opens the device early and draws one frame; the device it
-    opened is handed to the panel output as its first ``open()``.
-    """
-
-    def __init__(self, outputs=(), open=None, render=None, close=lambda: None):
-        self.outputs, self._open, self.render, self.close = list(outputs), open, render, close
-        self._ready: list = []
-
-    @property
-    def open(self):
-        if self._open is None:
-            return None
-        return lambda: self._ready.pop() if self._ready else self._open()
-
-    def splash(self, frame) -> None:
-        if self._open is None or self.render is None:
-            return
-        from .adapters.panel import DISPLAY_FAULTS
-
-        try:
-            if self._ready:  # a second frame (a refused config) goes to the device already open
-                device = self._ready[-1]
-            else:
-                device = self._open()
-                self._ready.append(device)  # the panel output's even if this frame fails: it owns the bus handle
-            device.display(self.render(frame))
-        except DISPLAY_FAULTS as exc:  # the panel output retries with backoff and logs the fault once
-            import logging
-
-            logging.getLogger("stretchbox").info("display not ready at start (%s: %s)", type(exc).__name__, exc)
-
-
-def open_display(name: str | None, config) -> DisplayChoice:
-    if name is None:
-        name = "config" if on_a_pi() else _terminal_or_text(config.display)
-    if name == "text":
-        from .textscreen import TextScreen
-
-        return DisplayChoice([TextScreen(sys.stdout)])
-    import dataclasses
-
-    from .adapters import display as displays
-    from .capture import memo_render
-    from .render import Renderer
-
-    d = config.display
-    render = memo_render(Renderer(d.frame_size).render)  # the panel's size, turned as luma turns it
-    if name == "terminal":  # pixel-exact, in this terminal; no pygame needed
-        from .adapters.terminal import TerminalPanel
-
-        terminal: list = []
-
-        def open_terminal():  # the frame as rendered: upright, as a person sees a panel mounted on its side
-            if not terminal:
-                width, height = d.frame_size
-                terminal.append(TerminalPanel(sys.stdout, width=width, height=height, help=_key_help()))
-            return terminal[0]
-        choice = DisplayChoice(open=open_terminal, render=render, close=lambda: terminal and terminal[0].cleanup())
-        choice.shows_keys = True  # cmd_run prints no help line of its own
-        return choice
-    if name in displays.EMULATORS:
-        try:
-            import luma.emulator.device  # noqa: F401 - only to say what is missing
-        except ImportError:
-            raise UsageError(f"display {name!r} needs the emulator extra: pip install 'stretchbox[emulator]'") from None
-        made = []
-
-        def open_emulator():
-            if not made:  # an emulator cannot fail like a bus; open it once
-                made.append(displays.emulator(name, width=d.width, height=d.height, rotate=d.rotate))
-            return made[0]
-        return DisplayChoice(open=open_emulator, render=render)
-    if name == "dummy":  # luma's own test double: keeps the last image, sends nothing
-        from luma.core.device import dummy
-
-        return DisplayChoice(open=lambda: dummy(width=d.width, height=d.height, rotate=d.rotate, mode="1"),
-                             render=render)
-    if name == "config" or name in DRIVERS:
-        if name != "config":
-            from .adapters.configfile import display_problem
-
-            problem = display_problem(name, d.width, d.height, d.rotate)
-            if problem:
-                raise UsageError(f"--display: {problem} (the config's size)")
-        panel = d if name == "config" else dataclasses.replace(d, driver=name)
-        return DisplayChoice(open=lambda: displays.device_from_config(panel), render=render)
-    raise UsageError(f"unknown display {name!r}: config, {', '.join(DRIVERS)}, terminal, "
-                     f"{', '.join(displays.EMULATORS)} or text")
-
-
-def _key_help() -> tuple[str, ...]:
-    from .adapters.keyboard import HELP, SHORT_HELP, Keyboard
-
-    return (HELP, SHORT_HELP) if Keyboard.available() else ("no keys: stdin is not this terminal's foreground",)
-
-
-def _terminal_or_text(display) -> str:
-    """The emulated panel when the terminal can hold it exactly (half blocks, else braille), else a text log."""
-    import shutil
-
-    from .adapters.terminal import choose_layout, needed
-
-    if not sys.stdout.isatty():
-        return "text"
-    size, (width, height) = shutil.get_terminal_size(), display.frame_size
-    if choose_layout(size.columns, size.lines, width, height, _key_help()):
-        return "terminal"
-    print(f"terminal is {size.columns}x{size.lines}; the emulated panel needs "
-          f"{needed(width, height, _key_help())}: showing a text log "
-          "(or enlarge it, or use --display pygame)", file=sys.stderr)
-    return "text"
-
-
-def splash_frame():
-    """The first screen: drawn by `run` as it starts, and earlier in boot by the splash unit."""
-    from .core.frame import Frame
-
-    return Frame("splash", title="stretchbox", text="starting...")
-
-
-def safe_to_unplug_frame():
-    """Drawn by the systemd-shutdown hook once every filesystem is read-only, and only then."""
-    from .core.frame import Frame
-
-    return Frame("message", title="SAFE TO UNPLUG", text="stretchbox has shut down")
-
-
-def final_frame(state: str, setting: str):
-    """What stays on the panel after exit. After a power-off the system is still shutting down
-    (filesystems are written until the end): SAFE TO UNPLUG comes later, from the shutdown hook."""
-    from .core.frame import Frame
-
-    if state == "powering-off":
-        return Frame("message", title="SHUTTING DOWN", text="wait for SAFE TO UNPLUG")
-    if setting == "blank":
-        return None
-    return Frame("message", title="stretchbox", text="stopped")
+    return run(config, args.routine, display, args.pins, start=args.start)
 
 
 def cmd_boot_frames(args: argparse.Namespace) -> int:
-    """The splash and SAFE TO UNPLUG as replay files: the bytes luma's driver for the configured
-    panel sends to draw them on a panel that was just powered on (see adapters/replay.py)."""
-    config = _config(args, device_file=True)
-    d = config.display
-    if d.interface != "i2c":
-        print(f"boot-frames: the panel is on {d.interface}: the early splash and SAFE TO UNPLUG "
-              "are drawn over I2C only", file=sys.stderr)
-        return EXIT_OK
-    from .adapters.replay import dumps, record
-    from .render import Renderer
+    """The splash and SAFE TO UNPLUG as replay files for the configured I2C panel."""
+    from .app import boot_frames
 
-    render = Renderer((d.width, d.height)).render
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name, frame in (("splash", splash_frame()), ("safe-to-unplug", safe_to_unplug_frame())):
-        replay = record(render(frame), driver=d.driver, port=d.i2c_port, address=d.i2c_address,
-                        width=d.width, height=d.height, rotate=d.rotate, contrast=d.contrast)
-        (args.out / f"{name}.json").write_text(dumps(replay))
-    return EXIT_OK
+    return boot_frames(_config(args, device_file=True), args.out)
 
 
 if __name__ == "__main__":

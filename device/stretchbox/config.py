@@ -15,11 +15,16 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .core.errors import Invalid
 from .core.idle import IdleConfig
-from .core.routine import Checker, InvalidRoutine, Problem, parse_duration
+from .core.routine import Checker, Problem, parse_duration
 from .core.text import quote
 
 DEFAULT_PATH = Path("/etc/stretchbox/config.yaml")
+
+
+class InvalidConfig(Invalid):
+    """A device config refused, with every problem found (a routine's are InvalidRoutine)."""
 
 # luma.oled drivers for monochrome panels the renderer's 1-bit frames suit.
 DRIVERS = ("ssd1306", "sh1106", "ssd1309", "ssd1305", "sh1107")
@@ -37,6 +42,10 @@ class Buttons:
     a_hold: float = 2.0
     b_hold: float = 1.0
     both_hold: float = 3.0
+
+    def pins(self) -> dict[str, str]:
+        """Button name -> pin: B's pin is unused in one-button mode."""
+        return {"a": self.a} if self.mode == "one" else {"a": self.a, "b": self.b}
 
 
 @dataclass(frozen=True)
@@ -160,13 +169,13 @@ def _bool(c: Checker, data: dict, key: str, path: tuple, default: bool) -> bool:
 
 
 def config_from_mapping(data: Any, *, source: str = "") -> Config:
-    """Plain data -> Config, or InvalidRoutine (the core's problem list) naming every problem.
+    """Plain data -> Config, or InvalidConfig (the core's problem list) naming every problem.
 
     Shapes and ranges only: a device loads its config through ``adapters.configfile``.
     """
     config, problems = parse_config(data, source=source)
     if problems:
-        raise InvalidRoutine(problems)
+        raise InvalidConfig(problems)
     return config
 
 

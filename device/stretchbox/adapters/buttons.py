@@ -52,3 +52,10 @@ class ButtonsInput:
     def close(self) -> None:
         for button in self.buttons.values():
             button.close()
+
+
+def mock_pin_factory():
+    """gpiozero's MockFactory with PWM pins: the pins off a Pi (keys drive them) and in ``simulate``."""
+    from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+    return MockFactory(pin_class=MockPWMPin)

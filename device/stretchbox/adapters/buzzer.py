@@ -170,3 +170,17 @@ class BuzzerOutput:
                     device.stop() if hasattr(device, "stop") else device.off()  # TonalBuzzer has no off()
                 except Exception:
                     log.exception("could not switch an output off")
+
+
+def sound_devices(buzzer, pin_factory) -> tuple[object | None, object | None]:
+    """The configured buzzer (active: Buzzer, passive: TonalBuzzer) and optional vibration motor."""
+    from gpiozero import Buzzer, DigitalOutputDevice, TonalBuzzer
+    from gpiozero.tones import Tone
+
+    sound = None
+    if buzzer.kind == "active":
+        sound = Buzzer(buzzer.pin, pin_factory=pin_factory)
+    elif buzzer.kind == "passive":  # A3..A7 around A5: the patterns' pitches, loud on a piezo
+        sound = TonalBuzzer(buzzer.pin, mid_tone=Tone("A5"), octaves=2, pin_factory=pin_factory)
+    motor = DigitalOutputDevice(buzzer.vibration_pin, pin_factory=pin_factory) if buzzer.vibration_pin else None
+    return sound, motor

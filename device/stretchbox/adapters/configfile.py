@@ -30,8 +30,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..config import DEFAULT_PATH, Config, parse_config
-from ..core.routine import InvalidRoutine, Problem
+from ..config import DEFAULT_PATH, Config, InvalidConfig, parse_config
+from ..core.routine import Problem
 from .files import display_path, exists
 from .yamlfile import FileError, FileProblem, load_checked
 
@@ -60,28 +60,28 @@ def load_config(path: Path | None = None, *, required: bool = False, pins: bool 
         if [p.message for p in exc.problems] == ["file is empty"]:  # all comments: the defaults
             try:
                 return config_from_data(None, source=name, pins=pins)
-            except InvalidRoutine as bad:
+            except InvalidConfig as bad:
                 raise FileError([FileProblem(name, 1, 1, p.message) for p in bad.problems]) from None
         raise
 
 
 def config_from_data(data: Any, *, source: str = "", pins: bool = True) -> Config:
-    """Plain data -> a Config the device can run, or InvalidRoutine naming every problem."""
+    """Plain data -> a Config the device can run, or InvalidConfig naming every problem."""
     config, problems = parse_config(data, source=source)
     refused = {p.path for p in problems}
     given = {(name, key) for name, section in (data or {}).items() if isinstance(section, dict) for key in section} \
         if isinstance(data, dict) else set()
     problems += device_problems(config, skip=refused, given=given, pins=pins)
     if problems:
-        raise InvalidRoutine(problems)
+        raise InvalidConfig(problems)
     return config
 
 
 def check_config(config: Config) -> Config:
-    """A Config made in code, checked like a file's; InvalidRoutine if the device cannot run it."""
+    """A Config made in code, checked like a file's; InvalidConfig if the device cannot run it."""
     problems = device_problems(config)
     if problems:
-        raise InvalidRoutine(problems)
+        raise InvalidConfig(problems)
     return config
 
 

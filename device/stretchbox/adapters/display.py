@@ -234,6 +234,22 @@ def device_from_config(display):
     return device
 
 
+def emulator_missing() -> bool:
+    """True when luma.emulator (the ``emulator`` extra) is not installed."""
+    try:
+        import luma.emulator.device  # noqa: F401 - only to say what is missing
+    except ImportError:
+        return True
+    return False
+
+
+def dummy(*, width: int = 128, height: int = 64, rotate: int = 0):
+    """luma's own test double: keeps the last image, sends nothing."""
+    from luma.core.device import dummy
+
+    return dummy(width=width, height=height, rotate=rotate, mode="1")
+
+
 def emulator(name: str, *, width: int = 128, height: int = 64, rotate: int = 0):
     """A luma.emulator device (needs the ``emulator`` extra: pygame)."""
     import luma.emulator.device as em

@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 NO_ANSWER = (errno.EREMOTEIO, errno.ENXIO)  # a NACK: nothing at that address
 
@@ -150,3 +151,14 @@ def _chain(exc: BaseException):
         seen.add(id(exc))
         yield exc
         exc = exc.__cause__ or exc.__context__
+
+
+def on_a_pi() -> bool:
+    """True on a Raspberry Pi (its device tree names the model)."""
+    for model in ("/proc/device-tree/model", "/sys/firmware/devicetree/base/model"):
+        try:
+            if "raspberry pi" in Path(model).read_text(errors="replace").lower():
+                return True
+        except OSError:
+            continue
+    return False

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.routine import Routine, routine_from_mapping
-from ..resources import data_dir
+from .resources import data_dir
 from .files import exists, is_folder
 from .yamlfile import FileError, FileProblem, load_checked
 

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from ..core.routine import InvalidRoutine
+from ..core.errors import Invalid, StretchboxError
 from ..core.text import excerpt, quote
 from .files import NotRegularFile, display_path, read_regular
 
@@ -66,7 +66,7 @@ class FileProblem:
         return f"{self.file}:{self.line}:{self.col}: {self.message}"
 
 
-class FileError(Exception):
+class FileError(StretchboxError):
     """One or more problems with a file; ``problems`` are in file order.
 
     ``unreadable`` is the OSError when the file could not be read at all (an I/O
@@ -338,12 +338,12 @@ class _Builder:
 def load_checked(path: str | os.PathLike, build: Callable[[Any], T], *, display: str | None = None) -> T:
     """Read a YAML file and ``build`` a value from its data; every problem, located, as FileError.
 
-    ``build`` validates plain data and raises the core's InvalidRoutine (problems by path).
+    ``build`` validates plain data and raises the core's Invalid (problems by path: InvalidRoutine, InvalidConfig).
     """
     doc = load(path, display=display)
     try:
         value = build(doc.data)
-    except InvalidRoutine as exc:
+    except Invalid as exc:
         raise FileError(file_problems_from(doc, exc.problems)) from None
     if doc.problems:
         raise FileError(doc.problems)

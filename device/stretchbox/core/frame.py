@@ -51,3 +51,23 @@ def clock_text(seconds: int) -> str:
     """``75`` -> ``1:15``; used for totals, not the big countdown."""
     minutes, secs = divmod(max(0, int(seconds)), 60)
     return f"{minutes}:{secs:02d}"
+
+
+def splash_frame() -> Frame:
+    """The first screen: drawn by `run` as it starts, and earlier in boot by the splash unit."""
+    return Frame("splash", title="stretchbox", text="starting...")
+
+
+def safe_to_unplug_frame() -> Frame:
+    """Drawn by the systemd-shutdown hook once every filesystem is read-only, and only then."""
+    return Frame("message", title="SAFE TO UNPLUG", text="stretchbox has shut down")
+
+
+def final_frame(state: str, setting: str) -> Frame | None:
+    """What stays on the panel after exit. After a power-off the system is still shutting down
+    (filesystems are written until the end): SAFE TO UNPLUG comes later, from the shutdown hook."""
+    if state == "powering-off":
+        return Frame("message", title="SHUTTING DOWN", text="wait for SAFE TO UNPLUG")
+    if setting == "blank":
+        return None
+    return Frame("message", title="stretchbox", text="stopped")

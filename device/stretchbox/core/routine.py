@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from .errors import Invalid
 from .text import quote
 
 SCHEMA_VERSION = 1
@@ -103,12 +104,8 @@ class Problem:
         return format_path(self.path)
 
 
-class InvalidRoutine(ValueError):
-    """Raised with every problem found, not just the first."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = sorted(problems, key=lambda p: [str(x) for x in p.path])
-        super().__init__("; ".join(f"{p.where() or '<top>'}: {p.message}" for p in self.problems))
+class InvalidRoutine(Invalid):
+    """A routine refused, with every problem found, not just the first."""
 
 
 def format_path(path: Path) -> str:

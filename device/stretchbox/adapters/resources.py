@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent  # stretchbox/, this file being in stretchbox/adapters
 
 
 def data_dir(name: str) -> Path:

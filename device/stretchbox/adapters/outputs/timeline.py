@@ -10,9 +10,9 @@ import json
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from .core.frame import Frame, clock_text
-from .core.routine import Routine
-from .core.session import ButtonAction, Cue, Effect, Finished, PhaseStarted
+from ...core.frame import Frame, clock_text
+from ...core.routine import Routine
+from ...core.session import ButtonAction, Cue, Effect, Finished, PhaseStarted
 
 
 def _t(value: float) -> float:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from .core.frame import Frame, clock_text
-from .core.session import Effect
+from ...core.frame import Frame, clock_text
+from ...core.session import Effect
 
 
 def describe(frame: Frame) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from .core.frame import Frame
-from .core.session import Effect
+from ...core.frame import Frame
+from ...core.session import Effect
 
 
 class FrameRecorder:

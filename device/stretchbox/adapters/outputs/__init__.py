@@ -1,0 +1,1 @@
+"""The App's outputs that are not hardware: frame capture, the text log, simulate's timeline."""

@@ -1,0 +1,27 @@
+"""The base of every output the App steps: each hook does nothing until a subclass says otherwise."""
+
+from __future__ import annotations
+
+from .frame import Frame
+
+
+class Output:
+    """Something that acts on what the session decided (screen, buzzer, log).
+
+    >>> class Count(Output):
+    ...     def frame(self, frame, now):
+    ...         self.shown = now
+    >>> out = Count(); out.effects([], 1.0); out.frame(Frame("idle"), 2.0)
+    >>> out.shown, out.next_deadline()
+    (2.0, None)
+    """
+
+    def effects(self, effects: list, now: float) -> None:
+        """Carry out the session's effects (core.session.Effect) of one step."""
+
+    def frame(self, frame: Frame, now: float) -> None:
+        """Show (or record) the frame of one step."""
+
+    def next_deadline(self) -> float | None:
+        """When this output must be stepped again with no event (a cue playing, a retry); None: never."""
+        return None

@@ -1,0 +1,220 @@
+"""What differs between a Pi, a laptop and the simulation, in one object.
+
+A :class:`Platform` holds the clock, gpiozero's pin factory (None: the real
+pins), how the display is opened and drawn, how power-off runs, the inbox the
+owner loop reads, and the outputs only this platform has (a text log, the
+simulation's timeline). ``app.build`` composes the same device from any of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import queue
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .adapters import display as displays
+from .adapters.buttons import mock_pin_factory
+from .adapters.configfile import display_problem
+from .adapters.keyboard import HELP, SHORT_HELP, Keyboard
+from .adapters.outputs.capture import FrameRecorder, memo_render
+from .adapters.outputs.textscreen import TextScreen
+from .adapters.outputs.timeline import Timeline
+from .adapters.panel import DISPLAY_FAULTS
+from .adapters.power import spawn
+from .adapters.probe import on_a_pi
+from .config import DRIVERS
+from .core.errors import UsageError
+from .core.frame import Frame, splash_frame
+from .render import Renderer
+
+log = logging.getLogger("stretchbox")
+
+
+class SimClock:
+    """Simulated monotonic time: it moves only when the simulation says so, and never back."""
+
+    def __init__(self, now: float = 0.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, to: float) -> float:
+        """Move to ``to`` (a time already passed leaves the clock where it is); the time now."""
+        self.now = max(self.now, to)
+        return self.now
+
+
+@dataclass
+class Platform:
+    """What the device runs on. ``pin_factory`` None means gpiozero's own (the real pins);
+    ``power_off`` None means a power-off is only logged (off a Pi, in tests)."""
+
+    clock: Callable[[], float]
+    inbox: queue.Queue = field(default_factory=queue.Queue)
+    pin_factory: object | None = None
+    open_display: Callable[[], object] | None = None
+    render: Callable[[Frame], object] | None = None
+    power_off: Callable[[tuple[str, ...]], None] | None = None
+    outputs: list = field(default_factory=list)  # drawn to before the buzzer and the panel
+    on_pin: Callable[[float, str, int], None] | None = None
+    frames: bool = True  # something draws every second (False: `simulate --json` steps per event)
+    idle: bool = True  # dim and blank static screens
+    keys: bool = False  # the terminal's keys drive the mock pins
+
+    def close(self) -> None:
+        """Give the pins back (a MockFactory made here is reset)."""
+        if self.pin_factory is not None:
+            self.pin_factory.reset()
+
+
+class DisplayChoice:
+    """How frames reach a screen: extra outputs (a text log), or a luma device and a renderer.
+
+    ``splash`` opens the device early and draws one frame; the device it
+    opened is handed to the panel output as its first ``open()``.
+    """
+
+    def __init__(self, outputs=(), open=None, render=None, close=lambda: None, shows_keys: bool = False):
+        self.outputs, self._open, self.render, self.close = list(outputs), open, render, close
+        self.shows_keys = shows_keys  # the terminal panel has the key help below it
+        self._ready: list = []
+
+    @property
+    def open(self):
+        if self._open is None:
+            return None
+        return lambda: self._ready.pop() if self._ready else self._open()
+
+    def splash(self, frame) -> None:
+        if self._open is None or self.render is None:
+            return
+        try:
+            if self._ready:  # a second frame (a refused config) goes to the device already open
+                device = self._ready[-1]
+            else:
+                device = self._open()
+                self._ready.append(device)  # the panel output's even if this frame fails: it owns the bus handle
+            device.display(self.render(frame))
+        except DISPLAY_FAULTS as exc:  # the panel output retries with backoff and logs the fault once
+            log.info("display not ready at start (%s: %s)", type(exc).__name__, exc)
+
+
+def open_display(name: str | None, config) -> DisplayChoice:
+    """``--display NAME`` (None: the configured panel on a Pi, else the terminal or a text log)."""
+    if name is None:
+        name = "config" if on_a_pi() else _terminal_or_text(config.display)
+    if name == "text":
+        return DisplayChoice([TextScreen(sys.stdout)])
+    d = config.display
+    render = memo_render(Renderer(d.frame_size).render)  # the panel's size, turned as luma turns it
+    if name == "terminal":  # pixel-exact, in this terminal; no pygame needed
+        from .adapters.terminal import TerminalPanel
+
+        terminal: list = []
+
+        def open_terminal():  # the frame as rendered: upright, as a person sees a panel mounted on its side
+            if not terminal:
+                width, height = d.frame_size
+                terminal.append(TerminalPanel(sys.stdout, width=width, height=height, help=_key_help()))
+            return terminal[0]
+        return DisplayChoice(open=open_terminal, render=render, close=lambda: terminal and terminal[0].cleanup(),
+                             shows_keys=True)
+    if name in displays.EMULATORS:
+        if displays.emulator_missing():
+            raise UsageError(f"display {name!r} needs the emulator extra: pip install 'stretchbox[emulator]'")
+        made = []
+
+        def open_emulator():
+            if not made:  # an emulator cannot fail like a bus; open it once
+                made.append(displays.emulator(name, width=d.width, height=d.height, rotate=d.rotate))
+            return made[0]
+        return DisplayChoice(open=open_emulator, render=render)
+    if name == "dummy":  # luma's own test double: keeps the last image, sends nothing
+        return DisplayChoice(open=lambda: displays.dummy(width=d.width, height=d.height, rotate=d.rotate),
+                             render=render)
+    if name == "config" or name in DRIVERS:
+        if name != "config":
+            check_driver(name, d)
+        panel = d if name == "config" else dataclasses.replace(d, driver=name)
+        return DisplayChoice(open=lambda: displays.device_from_config(panel), render=render)
+    raise UsageError(f"unknown display {name!r}: config, {', '.join(DRIVERS)}, terminal, "
+                     f"{', '.join(displays.EMULATORS)} or text")
+
+
+def check_driver(name: str, display) -> None:
+    """A UsageError when luma's driver ``name`` cannot drive the configured panel's size."""
+    problem = display_problem(name, display.width, display.height, display.rotate)
+    if problem:
+        raise UsageError(f"--display: {problem} (the config's size)")
+
+
+def _key_help() -> tuple[str, ...]:
+    return (HELP, SHORT_HELP) if Keyboard.available() else ("no keys: stdin is not this terminal's foreground",)
+
+
+def _terminal_or_text(display) -> str:
+    """The emulated panel when the terminal can hold it exactly (half blocks, else braille), else a text log."""
+    from .adapters.terminal import choose_layout, needed
+
+    if not sys.stdout.isatty():
+        return "text"
+    size, (width, height) = shutil.get_terminal_size(), display.frame_size
+    if choose_layout(size.columns, size.lines, width, height, _key_help()):
+        return "terminal"
+    print(f"terminal is {size.columns}x{size.lines}; the emulated panel needs "
+          f"{needed(width, height, _key_help())}: showing a text log "
+          "(or enlarge it, or use --display pygame)", file=sys.stderr)
+    return "text"
+
+
+def device_platform(display: DisplayChoice, pins: str, clock: Callable[[], float]) -> Platform:
+    """A Pi (``pins`` real: the real pins, the real power-off) or a laptop (mock pins the keys drive).
+
+    ``pins`` auto is real on a Pi. Made after the splash: gpiozero's import is slow on a Pi Zero.
+    """
+    if pins == "auto":
+        pins = "real" if on_a_pi() else "mock"
+    factory = mock_pin_factory() if pins == "mock" else None
+    return Platform(clock, pin_factory=factory, open_display=display.open, render=display.render,
+                    power_off=spawn if pins == "real" else None, outputs=display.outputs,
+                    keys=factory is not None and Keyboard.available())  # off a Pi a power-off is only logged
+
+
+@dataclass
+class Simulation:
+    """``stretchbox simulate``'s platform and what it records: the timeline, the frames, the bus."""
+
+    platform: Platform
+    clock: SimClock
+    timeline: Timeline
+    recorder: FrameRecorder | None = None
+
+
+def simulation(config, *, emit: Callable[[dict], None] | None = None, capture: bool = False,
+               driver: str | None = None, bus_log=None) -> Simulation:
+    """Simulated time and mock pins; ``capture`` keeps every frame (PNGs, GIF, sheet); ``driver``
+    draws through a real luma driver over a recording serial interface, logged to ``bus_log``."""
+    clock = SimClock()
+    timeline = Timeline(emit=emit)
+    frames = capture or driver is not None
+    d = config.display
+    render = memo_render(Renderer(d.frame_size).render) if frames else None
+    recorder, open_device = None, None
+    if capture:
+        recorder = FrameRecorder(render)
+        recorder.frame(splash_frame(), 0.0)  # as `run` starts
+    if driver is not None:
+        serial = displays.RecordingSerial(clock=clock, sink=bus_log)
+        open_device = lambda: displays.make_device(driver, serial, width=d.width, height=d.height,  # noqa: E731
+                                                   rotate=d.rotate)
+    platform = Platform(clock, pin_factory=mock_pin_factory(), open_display=open_device, render=render,
+                        outputs=[timeline] + ([recorder] if recorder else []), frames=frames,
+                        on_pin=lambda t, pin, state: timeline.add({"t": round(t, 3), "event": "pin", "pin": pin,
+                                                                    "state": state}))
+    return Simulation(platform, clock, timeline, recorder)
+
