@@ -24,6 +24,7 @@ from stretchbox.adapters import panel as panel_module
 from stretchbox.adapters.display import TRIES, device_from_config
 from stretchbox.adapters.routines import load_builtin
 from stretchbox.app import build, simulate
+from stretchbox.platform import Platform, SimClock
 from stretchbox.config import Config
 from stretchbox.render import Renderer
 from stretchbox.adapters.outputs.timeline import Timeline
