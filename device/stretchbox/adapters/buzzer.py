@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..core.frame import Frame
+from ..core.output import Output
 from ..core.session import Cue, Effect
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,6 @@ PATTERNS: dict[str, tuple[Step, ...]] = {
     "resumed": ((0.08, LOW), (0.08, None), (0.08, MID), (0.08, None), (0.08, HIGH)),  # three quick, rising
     "done": ((0.50, HIGH), (0.15, None), (0.15, HIGH), (0.15, None), (0.50, HIGH)),  # long-short-long
 }
-DEFAULT_TONE = {"switch-side": MID}
 
 
 def pattern_for(cue: Cue, overrides: dict[str, tuple[int, ...] | None] | None = None) -> tuple[Step, ...]:
@@ -58,7 +57,7 @@ class _Playing:
     ends: float
 
 
-class BuzzerOutput:
+class BuzzerOutput(Output):
     """An App output that plays cue patterns on gpiozero devices.
 
     ``buzzer`` is a gpiozero ``Buzzer`` (active), ``TonalBuzzer`` (passive) or
@@ -86,9 +85,6 @@ class BuzzerOutput:
         if self._playing:
             return self._playing.ends
         return self._queue[0][0] if self._queue else None
-
-    def frame(self, frame: Frame, now: float) -> None:
-        pass
 
     def effects(self, effects: list[Effect], now: float) -> None:
         for e in effects:

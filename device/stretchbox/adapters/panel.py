@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 
 from ..core.frame import Frame
+from ..core.output import Changes, Output
 from ..core.session import Effect
 from .display import DISPLAY_FAULTS
 
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
 
 
-class PanelOutput:
+class PanelOutput(Output):
     """Draws frames on a luma device opened by ``open_device``; a display fault never escapes it."""
 
     def __init__(self, open_device: Callable[[], object], render: Callable[[Frame], object], *,
@@ -40,9 +41,9 @@ class PanelOutput:
         self.frames_shown = 0
         self.frames_skipped = 0
         self.faults = 0
-        self.last_image = None  # what the panel shows now (None after a fault: redraw)
+        self._shown = Changes()  # the image bytes the panel shows now (forgotten after a fault: redraw)
         self._level: str | None = None
-        self._frame: Frame | None = None
+        self._frames = Changes()
         self._image = None
         self._retry_at: float | None = None
         self._backoff = BACKOFF_FIRST
@@ -58,9 +59,8 @@ class PanelOutput:
 
     def frame(self, frame: Frame, now: float) -> None:
         self._now = now
-        changed = frame != self._frame
+        changed = self._frames.new(frame)
         if changed:
-            self._frame = frame
             self._image = self._shifted(self.render(frame), frame.shift)
         if self._retry_at is not None and now < self._retry_at and not changed:
             return  # backing off; a new picture (the next second) or _retry_at tries again
@@ -87,7 +87,7 @@ class PanelOutput:
             self._fault(exc, now)
             return False
         self._level = None
-        self.last_image = None
+        self._shown.forget()
         return True
 
     def _fault(self, exc: BaseException, now: float) -> None:
@@ -99,7 +99,7 @@ class PanelOutput:
         if self.device is not None:
             self._release(self.device)  # refused again and again: re-initialise the panel next time
             self.device = None
-        self.last_image = None
+        self._shown.forget()
         self._level = None
         self._retry_at = now + self._backoff
         self._backoff = min(self._backoff * 2, BACKOFF_MAX)
@@ -126,11 +126,11 @@ class PanelOutput:
 
     def _show(self, image) -> None:
         data = image.tobytes()
-        if self.last_image == data:
+        if not self._shown.differs(data):
             self.frames_skipped += 1
             return
         self.device.display(image)
-        self.last_image = data
+        self._shown.remember(data)
         self.frames_shown += 1
 
     @staticmethod

@@ -5,6 +5,39 @@ from __future__ import annotations
 from .frame import Frame
 
 
+class Changes:
+    """Change detection, in one place: is this key (a frame, a line, an image's bytes) new since the last?
+
+    >>> seen = Changes()
+    >>> seen.new("a"), seen.new("a"), seen.new("b")
+    (True, False, True)
+    >>> seen.differs("b"), seen.differs("c")  # asks without remembering
+    (False, True)
+    """
+
+    _NOTHING = object()
+
+    def __init__(self):
+        self.last = self._NOTHING
+
+    def differs(self, key) -> bool:
+        return key != self.last
+
+    def remember(self, key) -> None:
+        self.last = key
+
+    def forget(self) -> None:
+        """The next key is new, whatever it is (after a fault, or a panel opened again)."""
+        self.last = self._NOTHING
+
+    def new(self, key) -> bool:
+        """``key`` differs from the last one; it is the last one now."""
+        if not self.differs(key):
+            return False
+        self.last = key
+        return True
+
+
 class Output:
     """Something that acts on what the session decided (screen, buzzer, log).
 

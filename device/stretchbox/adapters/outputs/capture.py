@@ -6,10 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ...core.frame import Frame
-from ...core.session import Effect
+from ...core.output import Changes, Output
 
 
-class FrameRecorder:
+class FrameRecorder(Output):
     """An App output that keeps each distinct screen image with the time it appeared."""
 
     def __init__(self, render: Callable[[Frame], object], start: float = 0.0):
@@ -17,19 +17,11 @@ class FrameRecorder:
         self.start = start
         self.frames: list[tuple[float, object]] = []
         self.screens: list[Frame] = []
-        self._last: bytes | None = None
-
-    def effects(self, effects: list[Effect], now: float) -> None:
-        pass
-
-    def next_deadline(self) -> float | None:
-        return None
+        self._images = Changes()
 
     def frame(self, frame: Frame, now: float) -> None:
         image = self.render(frame)
-        data = image.tobytes()
-        if data != self._last:
-            self._last = data
+        if self._images.new(image.tobytes()):
             self.frames.append((now - self.start, image))
             self.screens.append(frame)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from ...core.frame import Frame, clock_text
-from ...core.session import Effect
+from ...core.output import Changes, Output
 
 
 def describe(frame: Frame) -> str:
@@ -31,11 +31,11 @@ def describe(frame: Frame) -> str:
     return f"{label:<12}{secs}{side}  {frame.name}{where}"
 
 
-class TextScreen:
+class TextScreen(Output):
     """An App output that prints a line whenever the screen's line changes (each second of a countdown).
 
     >>> import io
-    >>> from .core.frame import Frame
+    >>> from stretchbox.core.frame import Frame
     >>> out = io.StringIO()
     >>> screen = TextScreen(out)
     >>> for t, s in ((0.0, 30), (0.5, 30), (1.0, 29)):
@@ -47,17 +47,10 @@ class TextScreen:
 
     def __init__(self, out: TextIO):
         self.out = out
-        self._last: str | None = None
-
-    def effects(self, effects: list[Effect], now: float) -> None:
-        pass
-
-    def next_deadline(self) -> float | None:
-        return None
+        self._lines = Changes()
 
     def frame(self, frame: Frame, now: float) -> None:
         line = describe(frame)
-        if line != self._last:
+        if self._lines.new(line):
             self.out.write(line + "\n")
             self.out.flush()
-        self._last = line

@@ -10,7 +10,8 @@ import json
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from ...core.frame import Frame, clock_text
+from ...core.frame import clock_text
+from ...core.output import Output
 from ...core.routine import Routine
 from ...core.session import ButtonAction, Cue, Effect, Finished, PhaseStarted
 
@@ -19,7 +20,7 @@ def _t(value: float) -> float:
     return round(value, 3)
 
 
-class Timeline:
+class Timeline(Output):
     """Collects effects as records; ``emit`` (if given) receives each as it happens."""
 
     def __init__(self, emit: Callable[[dict], None] | None = None, start: float = 0.0):
@@ -37,12 +38,6 @@ class Timeline:
             rec = self.record(e)
             if rec is not None:
                 self.add(rec)
-
-    def frame(self, frame: Frame, now: float) -> None:
-        pass
-
-    def next_deadline(self) -> float | None:
-        return None
 
     def record(self, e: Effect) -> dict[str, Any] | None:
         t = _t(e.t - self.start)
