@@ -6,7 +6,8 @@ import pytest
 
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-from stretchbox.adapters.display import RecordingSerial, frames_from_ssd1306, make_device
+from stretchbox.adapters.display import RecordingSerial, make_device
+from tests.bus_frames import frames_from_ssd1306
 from stretchbox.adapters.routines import load_builtin
 from stretchbox.app import build
 from stretchbox.platform import Platform, SimClock

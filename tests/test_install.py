@@ -482,7 +482,7 @@ def test_the_shutdown_hook_draws_safe_to_unplug_on_poweroff_and_halt_only(tmp_pa
     assert hook.stat().st_mode & 0o777 == 0o755
     here = hook_here(root)
     expected = rendered(safe_to_unplug_frame())
-    from stretchbox.adapters.display import decode_gddram
+    from tests.bus_frames import decode_gddram
 
     for argument in ("poweroff", "halt"):
         log = tmp_path / f"{argument}.log"

@@ -7,9 +7,13 @@ import sys
 
 import pytest
 
-from stretchbox.adapters.routines import default_routine_path, load_builtin, load_routine
+from stretchbox.adapters.routines import DEFAULT_ROUTINE, builtin_dir, load_builtin, load_routine
 from stretchbox.adapters.yamlfile import MAX_FILE_BYTES, FileError
 from stretchbox.cli import main
+
+
+def default_routine_path():
+    return builtin_dir() / DEFAULT_ROUTINE
 
 GOOD = """\
 schema: 1

@@ -722,7 +722,7 @@ def test_a_crash_restarts_it(container):
 
 
 def shown(entry: dict):
-    from stretchbox.adapters.display import decode_gddram
+    from tests.bus_frames import decode_gddram
 
     return decode_gddram(bytes.fromhex(entry["hex"]))
 

@@ -2,21 +2,21 @@
 
 Layering as in luma: serial interface -> device -> image. Off a Pi the real
 ssd1306/sh1106 drivers run over ``RecordingSerial``, so tests and ``simulate
---display`` see the exact bytes a panel would receive; ``decode_ssd1306`` and
-``decode_sh1106`` turn those bytes back into the image.
+--display`` see the exact bytes a panel would receive (tests/bus_frames.py turns
+them back into images).
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
 from luma.core.error import Error as LumaError
-from PIL import Image
+
+from ..config import DRIVERS
 
 # Everything a panel raises when the wire, its power or the chip fails: the one place that says so.
 # luma's i2c interface turns errno 121/EIO on a command into DeviceNotFoundError (a luma Error, not
@@ -30,13 +30,6 @@ DISPLAY_FAULTS: tuple[type[BaseException], ...] = (OSError, LumaError)
 # frame refused at its end costs its wire time (~23 ms at 400 kHz, ~93 ms at 100 kHz) per try.
 TRIES = 5
 
-# luma.oled's drivers, by how they take a 1-bit image. Monochrome chips pack pages of 8 rows
-# (ssd1306 and sh1106 bytes decode with decode_gddram / decode_sh1106); greyscale ones take
-# mode "1" too; colour ones need RGB (ChangeDrivenDisplay converts).
-MONOCHROME = ("ssd1306", "sh1106", "ssd1309", "ssd1305", "ssd1315", "ssd1316", "sh1107", "ch1115")
-GREYSCALE = ("ssd1322", "ssd1322_nhd", "ssd1325", "ssd1327", "ssd1362", "ssd1363")
-COLOUR = ("ssd1331", "ssd1351")
-DRIVERS = MONOCHROME + GREYSCALE + COLOUR
 # luma.emulator's devices (they need pygame); the pixel-exact "terminal" display is adapters/terminal.py.
 EMULATORS = {"asciiblock": "asciiblock", "asciiart": "asciiart", "pygame": "pygame",
              "capture": "capture", "gifanim": "gifanim"}
@@ -143,11 +136,8 @@ def make_device(name: str, serial=None, *, width: int = 128, height: int = 64, r
 
     if name not in DRIVERS:
         raise ValueError(f"unknown display driver {name!r} (one of {', '.join(DRIVERS)})")
-    cls = getattr(oled, name)
-    serial = serial if serial is not None else RecordingSerial()
-    if name in GREYSCALE:
-        return cls(serial, width=width, height=height, rotate=rotate, mode="1")
-    return cls(serial, width=width, height=height, rotate=rotate)
+    return getattr(oled, name)(serial if serial is not None else RecordingSerial(), width=width, height=height,
+                               rotate=rotate)
 
 
 def device_from_args(argv: Sequence[str]):
@@ -257,143 +247,3 @@ def emulator(name: str, *, width: int = 128, height: int = 64, rotate: int = 0):
     cls = getattr(em, EMULATORS[name])
     return cls(width=width, height=height, rotate=rotate, mode="1", transform="none", scale=1) \
         if name in ("asciiblock", "asciiart") else cls(width=width, height=height, rotate=rotate, mode="1")
-
-
-def decode_gddram(data: bytes, width: int = 128, height: int = 64) -> Image.Image:
-    """GDDRAM bytes (page-major, LSB = top row of the page) back into an image.
-
-    >>> decode_gddram(bytes([0b10000001] + [0] * 127), 128, 8).getbbox()
-    (0, 0, 1, 8)
-    """
-    image = Image.new("1", (width, height))
-    pixels = image.load()
-    pages = height // 8
-    if len(data) != width * pages:
-        raise ValueError(f"expected {width * pages} bytes for one frame, got {len(data)}")
-    for page in range(pages):
-        for x in range(width):
-            byte = data[page * width + x]
-            for bit in range(8):
-                if byte >> bit & 1:
-                    pixels[x, page * 8 + bit] = 1
-    return image
-
-
-decode_ssd1306 = decode_gddram
-
-
-def frames_from_ssd1306(calls: list[BusCall], width: int = 128, height: int = 64) -> list[tuple[float, Image.Image]]:
-    """Every frame an ssd1306 driver sent: its column/page window command, then one data block."""
-    out = []
-    for i, call in enumerate(calls):
-        if call.kind == "data" and len(call.payload) == width * height // 8 and i > 0 \
-                and calls[i - 1].kind == "command" and calls[i - 1].payload[:1] == b"\x21":
-            out.append((call.t, decode_gddram(call.payload, width, height)))
-    return out
-
-
-def frames_from_sh1106(calls: list[BusCall], width: int = 128, height: int = 64) -> list[tuple[float, Image.Image]]:
-    """Every frame an sh1106 driver sent: per page, (0xB0+page, 0x02, 0x10) then ``width`` bytes."""
-    out, pages, t = [], {}, 0.0
-    page = None
-    for call in calls:
-        if call.kind == "command" and len(call.payload) == 3 and 0xB0 <= call.payload[0] <= 0xB7:
-            page = call.payload[0] - 0xB0
-        elif call.kind == "data" and page is not None and len(call.payload) == width:
-            pages[page] = call.payload
-            t = call.t
-            if page == height // 8 - 1 and len(pages) == height // 8:
-                out.append((t, decode_gddram(b"".join(pages[p] for p in range(height // 8)), width, height)))
-                pages = {}
-            page = None
-    return out
-
-
-def decode_sh1106(calls: list[BusCall], width: int = 128, height: int = 64) -> Image.Image:
-    """The last whole frame an sh1106 driver sent; ValueError if there is none."""
-    frames = frames_from_sh1106(calls, width, height)
-    if not frames:
-        raise ValueError("no whole sh1106 frame in these calls")
-    return frames[-1][1]
-
-
-class ChangeDrivenDisplay:
-    """Shows an image only when it differs from the last one shown.
-
-    luma's ssd1306/sh1106 resend the whole 1 KB frame on every ``display()``;
-    this sends nothing for an unchanged picture. ``invalidate()`` forces the
-    next one through (after a bus fault, or when the panel was re-opened).
-
-    >>> from luma.core.device import dummy
-    >>> panel = ChangeDrivenDisplay(dummy(mode="1"))
-    >>> black = Image.new("1", (128, 64))
-    >>> panel.show(black), panel.show(black), (panel.frames_shown, panel.frames_skipped)
-    (True, False, (1, 1))
-    """
-
-    def __init__(self, device):
-        self.device = device
-        self.frames_shown = 0
-        self.frames_skipped = 0
-        self._last: tuple | None = None
-
-    def show(self, image: Image.Image) -> bool:
-        key = (image.mode, image.size, image.tobytes())
-        if key == self._last:
-            self.frames_skipped += 1
-            return False
-        mode = getattr(self.device, "mode", image.mode)
-        self._last = None  # if display() raises, the panel state is unknown: resend next time
-        self.device.display(image if image.mode == mode else image.convert(mode))
-        self._last = key
-        self.frames_shown += 1
-        return True
-
-    def invalidate(self) -> None:
-        self._last = None
-
-
-def ascii_art(image: Image.Image) -> str:
-    """A 1-bit image as block characters, two pixel rows per text line.
-
-    >>> print(ascii_art(Image.new("1", (4, 2), 1)))
-    ████
-    """
-    image = image.convert("1")
-    w, h = image.size
-    px = image.load()
-    chars = {(0, 0): " ", (1, 0): "\u2580", (0, 1): "\u2584", (1, 1): "\u2588"}
-    rows = []
-    for y in range(0, h, 2):
-        rows.append("".join(chars[(px[x, y] != 0, y + 1 < h and px[x, y + 1] != 0)] for x in range(w)).rstrip())
-    return "\n".join(rows)
-
-
-def _dummy_base():
-    from luma.core.device import dummy
-    return dummy
-
-
-class TextLogDisplay(_dummy_base()):
-    """A luma device (luma's ``dummy``, keeping the last image) that prints each picture it is
-    given as block-character art: the screens readable in a log with no terminal or window.
-
-    >>> import io
-    >>> out = io.StringIO()
-    >>> TextLogDisplay(out, width=8, height=4).display(Image.new("1", (8, 4), 1))
-    >>> out.getvalue().splitlines()[1]
-    '████████'
-    """
-
-    def __init__(self, out: IO[str] | None = None, *, width: int = 128, height: int = 64, rotate: int = 0,
-                 clock: Callable[[], float] | None = None):
-        super().__init__(width=width, height=height, rotate=rotate, mode="1")
-        self.out = out if out is not None else sys.stdout
-        self.clock = clock
-
-    def display(self, image: Image.Image) -> None:
-        super().display(image)
-        stamp = f" t={self.clock():.1f}" if self.clock else ""
-        rule = "-" * self.width
-        self.out.write(f"+{stamp} {rule}"[: self.width + 1] + "\n" + ascii_art(self.image) + "\n")
-        self.out.flush()

@@ -45,7 +45,6 @@ KEYS: dict[str, tuple[tuple[str, ...], float]] = {
     "b": ((B,), 1.05),
     "s": ((A, B), 3.05),
 }
-QUIT = object()
 
 
 def in_foreground(fd: int) -> bool:

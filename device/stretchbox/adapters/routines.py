@@ -24,10 +24,6 @@ def builtin_dir() -> Path:
     return data_dir("routines")
 
 
-def default_routine_path() -> Path:
-    return builtin_dir() / DEFAULT_ROUTINE
-
-
 def load_routine(path: str | os.PathLike, *, display: str | None = None) -> Routine:
     """One routine file -> Routine, or FileError listing every problem with file and line."""
     return load_checked(path, lambda data: routine_from_mapping(data, source=str(path)), display=display)

@@ -18,7 +18,6 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
@@ -359,12 +358,3 @@ def file_problems_from(doc: Document, problems: list) -> list[FileProblem]:
     located = [doc.problem(p.path, p.message, at_key=getattr(p, "at_key", False)) for p in problems]
     return doc.problems + [p for p in located if p.line not in seen]
 
-
-def display_name(path: Path, base: Path | None = None) -> str:
-    """A short file name for messages: relative to ``base`` when inside it, escaped (``display_path``)."""
-    if base is not None:
-        try:
-            return display_path(path.relative_to(base))
-        except ValueError:
-            pass
-    return display_path(path)

@@ -85,9 +85,6 @@ class Gestures:
     def buttons(self) -> tuple[str, ...]:
         return tuple(self.config.holds)
 
-    def is_down(self, button: str) -> bool:
-        return button in self._down
-
     def next_deadline(self) -> float | None:
         """When the next hold (or chord) fires if nothing is released first."""
         times = [self._chord_since + self.config.chord_hold] if self._chord_since is not None else []
