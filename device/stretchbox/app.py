@@ -9,6 +9,7 @@ simulation shows is what the device does.
 from __future__ import annotations
 
 import dataclasses
+import io
 import logging
 import queue
 import signal
@@ -21,16 +22,16 @@ from pathlib import Path
 
 from .adapters.buttons import ButtonsInput, mock_pin_factory
 from .adapters.buzzer import BuzzerOutput, sound_devices
-from .adapters.configfile import load_config
 from .adapters.keyboard import HELP, Keyboard
 from .adapters import library as routine_library
+from .adapters.outputs.files import OutputFiles
+from .adapters.outputs.timeline import json_line, summary_record, write_table
 from .adapters.panel import PanelOutput
 from .adapters.replay import dumps, record
-from .adapters.routines import load_builtin, load_routine
 from .adapters.systemd import Notifier, WatchdogPinger
 from .adapters.usbwatch import MountWatcher, StickMounted, StickRemoved
-from .adapters.yamlfile import FileError
 from .check import I2CTarget, run_check
+from .commands import EXIT_INVALID, EXIT_OK, routines_from
 from .config import DEFAULT_PATH, DRIVERS, Config
 from .core.errors import UsageError
 from .core.frame import Frame, final_frame, safe_to_unplug_frame, splash_frame
@@ -39,8 +40,9 @@ from .core.idle import Idle
 from .core.output import Output
 from .core.routine import Routine
 from .core.session import DONE, IDLE, STATIC_STATES, Effect, PowerOff, Session, SessionConfig, Tick
-from .platform import DisplayChoice, Platform, SimClock, Simulation, device_platform, open_display
+from .platform import DisplayChoice, Platform, SimClock, Simulation, device_platform, open_display, simulation
 from .render import Renderer
+from .render.gif import write_gif, write_sheet
 
 log = logging.getLogger(__name__)
 
@@ -435,42 +437,6 @@ def build(config: Config, routines: list, platform: Platform) -> Device:
 
 
 # ---- the entry points the command line calls: each composes, runs, and answers with an exit code ----------
-EXIT_OK, EXIT_INVALID = 0, 1
-
-
-def device_config(path: Path | None, *, device_file: bool = False, pins: bool = True) -> Config:
-    """The device config: ``path`` (which must exist), else with ``device_file`` the device's own
-    /etc/stretchbox/config.yaml when there is one, else the defaults. Problems exit 1 with file and line.
-    ``pins=False`` leaves the pins' check (it imports gpiozero) for a second call."""
-    if path is None and device_file and DEFAULT_PATH.exists():
-        path = DEFAULT_PATH
-    if path is None:
-        return Config()
-    try:
-        return load_config(path, required=True, pins=pins)
-    except FileError as exc:
-        if not pins:  # refused anyway: every problem, in config --check's words
-            try:
-                load_config(path, required=True)
-            except FileError as everything:
-                exc = everything
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        refused = SystemExit(EXIT_INVALID)
-        refused.problem = exc.problems[0]  # type: ignore[attr-defined]
-        raise refused from None
-
-
-def routines_from(path: Path | None) -> list:
-    """The routine named on the command line, or the built-in ones; problems exit 1."""
-    try:
-        return [load_routine(path)] if path else load_builtin()
-    except FileError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        raise SystemExit(EXIT_INVALID) from None
-
-
 def run(config: Config, routine: Path | None, display: DisplayChoice, pins: str, *, start: bool = False) -> int:
     """``stretchbox run`` after the splash: the routines, the platform, the device loop; exit 0."""
     problems: list = []
@@ -563,3 +529,96 @@ def boot_frames(config: Config, out: Path) -> int:
                         width=d.width, height=d.height, rotate=d.rotate, contrast=d.contrast)
         (out / f"{name}.json").write_text(dumps(replay))
     return EXIT_OK
+
+
+@dataclass(frozen=True)
+class SimulateOutputs:
+    """Where ``simulate`` writes: JSON lines or a table on stdout; PNGs, a GIF, a sheet; a driver's bus log."""
+
+    json: bool = False
+    frames: Path | None = None
+    gif: Path | None = None
+    gif_speed: float = 8.0
+    sheet: Path | None = None
+    driver: str | None = None
+    bus_log: Path | None = None
+
+    @property
+    def captures(self) -> bool:
+        return bool(self.frames or self.gif or self.sheet)
+
+    @property
+    def draws(self) -> bool:
+        """Something draws every second (frames are rendered), not only the timeline."""
+        return self.captures or self.driver is not None
+
+
+def simulate_command(config: Config, routine: Routine, presses: list[ScheduledPress], outputs: SimulateOutputs, *,
+                     max_steps: int | None = None) -> int:
+    """``stretchbox simulate`` once its options are checked: the output files opened first, then the run."""
+    files, gif, sheet, bus_log = _open_outputs(outputs)
+    out = sys.stdout
+    sim = simulation(config, emit=(lambda r: out.write(json_line(r) + "\n")) if outputs.json else None,
+                     capture=outputs.captures, driver=outputs.driver, bus_log=bus_log)
+    try:
+        device = simulate_routine(config, routine, presses, sim, **({"max_steps": max_steps} if max_steps else {}))
+    except SimulationTooLong as exc:
+        files.discard()
+        raise UsageError(f"{exc}: drawing every second is too long here; drop --frames, --gif, --sheet and "
+                         "--display, or press less") from None
+    if sim.recorder is not None:
+        _write_captures(outputs, sim.recorder, sim.clock.now, gif=gif, sheet=sheet)
+    if bus_log is not None:
+        files.finish("--bus-log", bus_log)
+    summary = summary_record(sim.timeline)
+    if outputs.json:
+        out.write(json_line(summary) + "\n")
+    else:
+        write_table(device.app.session.routine, sim.timeline.records, summary, out)
+    return EXIT_OK
+
+
+def _open_outputs(outputs: SimulateOutputs):
+    """``--frames``' folder made and ``--gif``, ``--sheet``, ``--bus-log`` opened, before any work."""
+    files = OutputFiles()
+    try:
+        if outputs.frames:
+            files.folder("--frames", outputs.frames)
+        gif = files.open("--gif", outputs.gif) if outputs.gif else None
+        sheet = files.open("--sheet", outputs.sheet) if outputs.sheet else None
+        bus_log = files.open("--bus-log", outputs.bus_log) if outputs.bus_log else None
+    except UsageError:
+        files.discard()
+        raise
+    return files, gif, sheet, bus_log
+
+
+def _write_captures(outputs: SimulateOutputs, recorder, end: float, *, gif=None, sheet=None) -> None:
+    """The PNGs, GIF and sheet, into the folder and files opened before the run; a failure is one line, exit 1."""
+    def put(option: str, sink, data: bytes) -> None:
+        sink.write(data)
+        OutputFiles.finish(option, sink)
+
+    if outputs.frames:
+        try:
+            n = recorder.write_pngs(outputs.frames)
+        except OSError as exc:
+            print(f"stretchbox: --frames: cannot write in {outputs.frames}: {exc.strerror or exc}", file=sys.stderr)
+            raise SystemExit(EXIT_INVALID) from None
+        print(f"{n} screens written to {outputs.frames}", file=sys.stderr)
+    if gif is not None:
+        buffer = io.BytesIO()
+        ms = write_gif(recorder.frames, buffer, end=end, speed=outputs.gif_speed)
+        put("--gif", gif, buffer.getvalue())
+        print(f"{len(recorder.frames)} frames, {ms / 1000:.1f} s, written to {outputs.gif}", file=sys.stderr)
+    if sheet is not None:
+        seen, shown = set(), []
+        for (t, image), frame in zip(recorder.frames, recorder.screens):
+            key = (frame.screen, frame.title, frame.side == "right")
+            if key not in seen:
+                seen.add(key)
+                shown.append((f"{frame.screen} at {t:.0f} s", image))
+        buffer = io.BytesIO()
+        write_sheet(shown, buffer)
+        put("--sheet", sheet, buffer.getvalue())
+        print(f"{len(shown)} screens on {outputs.sheet}", file=sys.stderr)

@@ -157,28 +157,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .adapters.files import display_path, exists
-    from .adapters.routines import check_paths
-    from .core.frame import clock_text
+    from .commands import validate
 
-    missing = [p for p in args.paths if not exists(p)]
-    if missing:
-        raise UsageError(f"no such file or folder: {', '.join(map(display_path, missing))}")
-    result = check_paths(args.paths)
-    for path, routine in result.routines:
-        n = len(routine.stretches)
-        print(f"ok: {display_path(path)}: {routine.name} ({n} stretch{'es' if n != 1 else ''}, "
-              f"{clock_text(routine.total_seconds())})")
-    for problem in result.problems:
-        print(problem, file=sys.stderr)
-    if result.bad_files:
-        print(f"{result.bad_files} file{'s' if result.bad_files != 1 else ''} with problems", file=sys.stderr)
-        return EXIT_INVALID
-    return EXIT_OK
+    return validate(args.paths)
 
 
 def _config(args: argparse.Namespace, *, device_file: bool = False, pins: bool = True):
-    from .app import device_config
+    from .commands import device_config
 
     return device_config(getattr(args, "config", None), device_file=device_file, pins=pins)
 
@@ -191,32 +176,22 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .adapters.library import DEFAULT_LIBRARY, import_command
+    from .commands import import_routines
 
-    return import_command(args.source, args.library or DEFAULT_LIBRARY)
+    return import_routines(args.source, args.library)
 
 
 def cmd_routines(args: argparse.Namespace) -> int:
-    from .adapters.library import DEFAULT_LIBRARY, routines_command
+    from .commands import list_routines
 
-    return routines_command(args.library or DEFAULT_LIBRARY)
+    return list_routines(args.library)
 
 
 def cmd_config(args: argparse.Namespace) -> int:
     """``stretchbox config``: the config in effect as YAML that ``config --check`` accepts."""
-    from .adapters.configyaml import dump_config
-    from .adapters.files import display_path
-    from .config import DEFAULT_PATH
+    from .commands import show_config
 
-    config = _config(args, device_file=True)
-    source = display_path(config.source) if config.source != "<defaults>" \
-        else f"{display_path(args.config or DEFAULT_PATH)} (missing: defaults)"
-    if args.check:
-        print(f"ok: {source}")
-        return EXIT_OK
-    print(f"# {source}")
-    print(dump_config(config), end="")
-    return EXIT_OK
+    return show_config(_config(args, device_file=True), args.config, check=args.check)
 
 
 # Frame outputs draw every second of the simulated time: a routine longer than this is refused up front.
@@ -231,37 +206,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     numbers, the presses, the config, the routine, the display, and the output
     files, which are opened (or their folder made) before the simulation runs.
     """
-    from .adapters.outputs.timeline import json_line, summary_record, write_table
-    from .app import SimulationTooLong, routines_from, simulate_routine
-    from .platform import simulation
+    from .app import SimulateOutputs, simulate_command
+    from .commands import routines_from
 
     config, presses = _simulated_config(args)
     routine = routines_from(args.routine)[0]
-    frames = bool(args.frames or args.gif or args.sheet or args.display)
+    outputs = SimulateOutputs(json=args.json, frames=args.frames, gif=args.gif, gif_speed=args.gif_speed,
+                              sheet=args.sheet, driver=args.display, bus_log=args.bus_log)
     total = routine.total_seconds()
-    if frames and total > FRAMES_LIMIT:
+    if outputs.draws and total > FRAMES_LIMIT:
         raise UsageError(f"--frames, --gif, --sheet and --display draw every second: this routine is {total:,} s, "
                          f"over the {FRAMES_LIMIT:,} s limit for them (the timeline alone has none)")
-    files, gif, sheet, bus_log = _simulate_outputs(args)
-    out = sys.stdout
-    sim = simulation(config, emit=(lambda r: out.write(json_line(r) + "\n")) if args.json else None,
-                     capture=bool(args.frames or args.gif or args.sheet), driver=args.display, bus_log=bus_log)
-    try:
-        device = simulate_routine(config, routine, presses, sim, **({"max_steps": FRAMES_MAX_STEPS} if frames else {}))
-    except SimulationTooLong as exc:
-        files.discard()
-        raise UsageError(f"{exc}: drawing every second is too long here; drop --frames, --gif, --sheet and "
-                         "--display, or press less") from None
-    if sim.recorder is not None:
-        _write_captures(args, sim.recorder, sim.clock.now, gif=gif, sheet=sheet)
-    if bus_log is not None:
-        files.finish("--bus-log", bus_log)
-    summary = summary_record(sim.timeline)
-    if args.json:
-        out.write(json_line(summary) + "\n")
-    else:
-        write_table(device.app.session.routine, sim.timeline.records, summary, out)
-    return EXIT_OK
+    return simulate_command(config, routine, presses, outputs, max_steps=FRAMES_MAX_STEPS if outputs.draws else None)
 
 
 def _simulated_config(args: argparse.Namespace):
@@ -290,158 +246,6 @@ def _simulated_config(args: argparse.Namespace):
             raise UsageError(f"--display must be one of {', '.join(DRIVERS)}")
         check_driver(args.display, config.display)
     return config, presses
-
-
-def _simulate_outputs(args: argparse.Namespace):
-    """``--frames``' folder made and ``--gif``, ``--sheet``, ``--bus-log`` opened, before any work."""
-    files = OutputFiles()
-    try:
-        if args.frames:
-            files.folder("--frames", args.frames)
-        gif = files.open("--gif", args.gif) if args.gif else None
-        sheet = files.open("--sheet", args.sheet) if args.sheet else None
-        bus_log = files.open("--bus-log", args.bus_log) if args.bus_log else None
-    except UsageError:
-        files.discard()
-        raise
-    return files, gif, sheet, bus_log
-
-
-class OutputFiles:
-    """The output files of ``simulate``, opened before any work so a path that cannot be written
-    is a usage error at once, not after the whole simulation. Files it created are removed
-    again if the run stops early; a write that fails at the end is one line and exit 1."""
-
-    def __init__(self):
-        self.created: list[Path] = []
-        self.opened: list = []
-
-    def folder(self, option: str, path: Path) -> None:
-        import tempfile
-
-        missing = [p for p in [path, *path.parents] if not p.exists()]  # made here: removed on a later refusal
-        self.created += reversed(missing)
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except FileExistsError:
-            raise UsageError(f"{option}: {path} is a file, not a folder") from None
-        except OSError as exc:
-            raise UsageError(f"{option}: cannot make the folder {path}: {exc.strerror or exc}") from None
-        try:
-            with tempfile.TemporaryFile(dir=path):
-                pass
-        except OSError as exc:
-            raise UsageError(f"{option}: cannot write in {path}: {exc.strerror or exc}") from None
-
-    def open(self, option: str, path: Path):
-        import os
-        import stat
-
-        try:
-            mode = os.stat(path).st_mode
-            if stat.S_ISDIR(mode):
-                raise UsageError(f"{option}: {path} is a folder; give a file name")
-            if not stat.S_ISREG(mode):
-                raise UsageError(f"{option}: {path} is not a regular file")
-            existed = True
-        except FileNotFoundError:
-            existed = False
-        except OSError as exc:
-            raise UsageError(f"{option}: cannot write {path}: {exc.strerror or exc}") from None
-        if any(os.path.realpath(f.name) == os.path.realpath(path) for f in self.opened):
-            raise UsageError(f"{option}: {path} is already another output")
-        try:
-            f = open(path, "ab")  # not truncated until the end: a run stopped early leaves it as it was
-        except OSError as exc:
-            raise UsageError(f"{option}: cannot write {path}: {exc.strerror or exc}") from None
-        if not existed:
-            self.created.append(path)
-        self.opened.append(f)
-        return _Sink(f)
-
-    @staticmethod
-    def finish(option: str, sink) -> None:
-        """Close ``sink``; a write that failed on the way is one line and exit 1."""
-        try:
-            sink.close()
-        except OSError as exc:
-            sink.error = sink.error or exc
-        if sink.error is not None:
-            print(f"stretchbox: {option}: cannot write {sink.name}: {sink.error.strerror or sink.error}",
-                  file=sys.stderr)
-            raise SystemExit(EXIT_INVALID)
-
-    def discard(self) -> None:
-        for f in self.opened:
-            f.close()
-        for path in reversed(self.created):
-            try:
-                path.rmdir() if path.is_dir() else path.unlink()
-            except OSError:
-                pass
-
-
-class _Sink:
-    """An output file that keeps its first write error rather than raising it inside a luma call
-    (where it would pass for a display fault); ``OutputFiles.finish`` reports it."""
-
-    def __init__(self, f):
-        self.f, self.name, self.error = f, f.name, None
-        self.started = False
-
-    def _start(self) -> None:
-        if not self.started:  # now it is written: drop what was there before
-            self.started = True
-            self.f.seek(0)
-            self.f.truncate()
-
-    def write(self, data) -> int:
-        if self.error is None:
-            try:
-                self._start()
-                self.f.write(data.encode() if isinstance(data, str) else data)
-            except OSError as exc:
-                self.error = exc
-        return len(data)
-
-    def close(self) -> None:
-        self._start()
-        self.f.close()
-
-
-def _write_captures(args: argparse.Namespace, recorder, end: float, *, gif=None, sheet=None) -> None:
-    """The PNGs, GIF and sheet, into the folder and files opened before the run; a failure is one line, exit 1."""
-    import io
-
-    from .render.gif import write_gif, write_sheet
-
-    def put(option: str, sink, data: bytes) -> None:
-        sink.write(data)
-        OutputFiles.finish(option, sink)
-
-    if args.frames:
-        try:
-            n = recorder.write_pngs(args.frames)
-        except OSError as exc:
-            print(f"stretchbox: --frames: cannot write in {args.frames}: {exc.strerror or exc}", file=sys.stderr)
-            raise SystemExit(EXIT_INVALID) from None
-        print(f"{n} screens written to {args.frames}", file=sys.stderr)
-    if gif is not None:
-        buffer = io.BytesIO()
-        ms = write_gif(recorder.frames, buffer, end=end, speed=args.gif_speed)
-        put("--gif", gif, buffer.getvalue())
-        print(f"{len(recorder.frames)} frames, {ms / 1000:.1f} s, written to {args.gif}", file=sys.stderr)
-    if sheet is not None:
-        seen, shown = set(), []
-        for (t, image), frame in zip(recorder.frames, recorder.screens):
-            key = (frame.screen, frame.title, frame.side == "right")
-            if key not in seen:
-                seen.add(key)
-                shown.append((f"{frame.screen} at {t:.0f} s", image))
-        buffer = io.BytesIO()
-        write_sheet(shown, buffer)
-        put("--sheet", sheet, buffer.getvalue())
-        print(f"{len(shown)} screens on {args.sheet}", file=sys.stderr)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -1,0 +1,93 @@
+"""The commands that work on files only: the config, routine files, the library. No device is
+composed here, so none of its libraries (gpiozero, luma, Pillow) are imported: ``validate`` stays
+quick on a Pi Zero.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .adapters.configfile import load_config
+from .adapters.configyaml import dump_config
+from .adapters.files import display_path, exists
+from .adapters.library import DEFAULT_LIBRARY, import_command, routines_command
+from .adapters.routines import check_paths, load_builtin, load_routine
+from .adapters.yamlfile import FileError
+from .config import DEFAULT_PATH, Config
+from .core.errors import UsageError
+from .core.frame import clock_text
+
+EXIT_OK, EXIT_INVALID = 0, 1
+
+
+def device_config(path: Path | None, *, device_file: bool = False, pins: bool = True) -> Config:
+    """The device config: ``path`` (which must exist), else with ``device_file`` the device's own
+    /etc/stretchbox/config.yaml when there is one, else the defaults. Problems exit 1 with file and line.
+    ``pins=False`` leaves the pins' check (it imports gpiozero) for a second call."""
+    if path is None and device_file and DEFAULT_PATH.exists():
+        path = DEFAULT_PATH
+    if path is None:
+        return Config()
+    try:
+        return load_config(path, required=True, pins=pins)
+    except FileError as exc:
+        if not pins:  # refused anyway: every problem, in config --check's words
+            try:
+                load_config(path, required=True)
+            except FileError as everything:
+                exc = everything
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        refused = SystemExit(EXIT_INVALID)
+        refused.problem = exc.problems[0]  # type: ignore[attr-defined]
+        raise refused from None
+
+
+def routines_from(path: Path | None) -> list:
+    """The routine named on the command line, or the built-in ones; problems exit 1."""
+    try:
+        return [load_routine(path)] if path else load_builtin()
+    except FileError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        raise SystemExit(EXIT_INVALID) from None
+
+def validate(paths: list[Path]) -> int:
+    """``stretchbox validate``: every routine file found, ok or its problems; exit 1 if any has one."""
+    missing = [p for p in paths if not exists(p)]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(map(display_path, missing))}")
+    result = check_paths(paths)
+    for path, routine in result.routines:
+        n = len(routine.stretches)
+        print(f"ok: {display_path(path)}: {routine.name} ({n} stretch{'es' if n != 1 else ''}, "
+              f"{clock_text(routine.total_seconds())})")
+    for problem in result.problems:
+        print(problem, file=sys.stderr)
+    if result.bad_files:
+        print(f"{result.bad_files} file{'s' if result.bad_files != 1 else ''} with problems", file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_OK
+
+
+def show_config(config: Config, path: Path | None, *, check: bool = False) -> int:
+    """``stretchbox config``: the config in effect as YAML that ``config --check`` accepts."""
+    source = display_path(config.source) if config.source != "<defaults>" \
+        else f"{display_path(path or DEFAULT_PATH)} (missing: defaults)"
+    if check:
+        print(f"ok: {source}")
+        return EXIT_OK
+    print(f"# {source}")
+    print(dump_config(config), end="")
+    return EXIT_OK
+
+
+def import_routines(source: Path, library: Path | None) -> int:
+    """``stretchbox import``: the routines of a folder or a mounted stick into the library."""
+    return import_command(source, library or DEFAULT_LIBRARY)
+
+
+def list_routines(library: Path | None) -> int:
+    """``stretchbox routines``: what the device offers."""
+    return routines_command(library or DEFAULT_LIBRARY)
