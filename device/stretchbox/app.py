@@ -328,6 +328,8 @@ class Device:
     buzzer: BuzzerOutput
     power: PowerOutput
     usb: UsbImports
+    watcher: MountWatcher
+    notifier: Notifier
     panel: PanelOutput | None = None
     gpio: list = dataclasses.field(default_factory=list)
     keyboard: Keyboard | None = None
@@ -344,39 +346,36 @@ class Device:
         ``start`` presses A at once; ``problems`` (the library's) are shown at the first idle moment.
         """
         clock, inbox = self.platform.clock, self.platform.inbox
-        stop = threading.Event()
-
-        def on_signal(signum, frame):  # only flags and wakes the loop: the owner thread cleans up
-            stop.set()
-            inbox.put(None)
-
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
+        stop = _stop_on_signals(inbox)
         if problems:
             self.app.notify(Frame("error", title="ROUTINE PROBLEM", text=str(problems[0])))
-        watcher = None
-        try:  # a stick already in at power-on is imported too
-            watcher = MountWatcher(inbox, self.config.paths.usb_mounts).start(announce_existing=True)
-        except OSError as exc:
-            logging.getLogger("stretchbox").warning("not watching for USB sticks: %s", exc)
+        watching = self._watch_usb()
         if self.keyboard is not None:
             self.keyboard.start()
         if start:
             now = clock()
             inbox.put(Pressed(A, now))
             inbox.put(Released(A, now))
-        notifier = Notifier()
         try:
-            run_loop(self.app, inbox, clock, notifier=notifier, pinger=WatchdogPinger(notifier),
+            run_loop(self.app, inbox, clock, notifier=self.notifier, pinger=WatchdogPinger(self.notifier),
                      should_stop=lambda: stop.is_set() or (self.keyboard is not None and self.keyboard.quit.is_set()))
         finally:
-            if watcher:
-                watcher.stop()
+            if watching:
+                self.watcher.stop()
             if self.keyboard:
                 self.keyboard.close()
             self.close()
             if self.panel is not None:
                 self.panel.final(final_frame(self.app.session.state, self.config.display.final_screen))
+
+    def _watch_usb(self) -> bool:
+        """Start watching for sticks (one already in at power-on is imported too); False if we cannot."""
+        try:
+            self.watcher.start(announce_existing=True)
+        except OSError as exc:
+            logging.getLogger("stretchbox").warning("not watching for USB sticks: %s", exc)
+            return False
+        return True
 
     def simulate(self, presses: list[ScheduledPress], *, max_steps: int = 1_000_000) -> None:
         """The presses through the mock pins, on the platform's simulated clock, until all is done."""
@@ -390,6 +389,19 @@ class Device:
                 schedule.append((p.t + p.hold, pin.drive_high))
         simulate(self.app, schedule, self.platform.inbox, self.platform.clock, max_steps=max_steps)
         self.close()
+
+
+def _stop_on_signals(inbox: queue.Queue) -> threading.Event:
+    """SIGTERM and SIGINT set the returned event and wake the loop: the owner thread cleans up."""
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+        inbox.put(None)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return stop
 
 
 def session_config(config: Config) -> SessionConfig:
@@ -432,8 +444,8 @@ def build(config: Config, routines: list, platform: Platform) -> Device:
             pin.drive_low() if down else pin.drive_high()
 
         keyboard = Keyboard(inbox, edge=edge)
-    return Device(app, config, platform, buttons, buzzer, power, usb, panel,
-                  [d for d in (sound, motor) if d is not None], keyboard)
+    return Device(app, config, platform, buttons, buzzer, power, usb, MountWatcher(inbox, config.paths.usb_mounts),
+                  Notifier(), panel, [d for d in (sound, motor) if d is not None], keyboard)
 
 
 # ---- the entry points the command line calls: each composes, runs, and answers with an exit code ----------
@@ -485,25 +497,13 @@ def check(config: Config, display_name: str | None, pins: str, timeout: float) -
     b, z, d = config.buttons, config.buzzer, config.display
     config_file = config.source if config.source != "<defaults>" else str(DEFAULT_PATH)
 
-    def open_buzzer():  # the buzzer, then the motor; a motor that fails does not leak the buzzer
-        if z.kind == "none" and not z.vibration_pin:
-            return None
-        sound = sound_devices(dataclasses.replace(z, vibration_pin=None), factory)[0]
-        try:
-            motor = sound_devices(dataclasses.replace(z, kind="none"), factory)[1]
-        except Exception:
-            if sound is not None:
-                sound.close()
-            raise
-        return BuzzerOutput(sound, motor)
-
     buzzer_pins = ([z.pin] if z.kind != "none" else []) + ([f"vibration {z.vibration_pin}"] if z.vibration_pin else [])
     try:
         report = run_check(
             open_device=display.open, render=display.render, buttons=b.pins(), inbox=inbox,
             open_button=lambda button, pin: ButtonsInput({button: pin}, inbox, clock=time.monotonic,
                                                          bounce_time=b.bounce_time, pin_factory=factory),
-            open_buzzer=open_buzzer, buzzer_pin=", ".join(buzzer_pins),
+            open_buzzer=lambda: _open_buzzer(z, factory), buzzer_pin=", ".join(buzzer_pins),
             press_timeout=timeout, config_file=config_file,
             i2c=I2CTarget(d.i2c_port, d.i2c_address, config_file)
             if (name == "config" or name in DRIVERS) and d.interface == "i2c" else None)
@@ -512,6 +512,20 @@ def check(config: Config, display_name: str | None, pins: str, timeout: float) -
             factory.reset()
     print("\n".join(["stretchbox check", *report.lines]))
     return EXIT_OK if report.ok else EXIT_INVALID
+
+
+def _open_buzzer(z, factory) -> BuzzerOutput | None:
+    """The buzzer, then the motor, for ``check``; a motor that fails does not leak the buzzer."""
+    if z.kind == "none" and not z.vibration_pin:
+        return None
+    sound = sound_devices(dataclasses.replace(z, vibration_pin=None), factory)[0]
+    try:
+        motor = sound_devices(dataclasses.replace(z, kind="none"), factory)[1]
+    except Exception:
+        if sound is not None:
+            sound.close()
+        raise
+    return BuzzerOutput(sound, motor)
 
 
 def boot_frames(config: Config, out: Path) -> int:
