@@ -7,8 +7,9 @@ from gpiozero import Buzzer, DigitalOutputDevice, TonalBuzzer
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 from gpiozero.tones import Tone
 
-from stretchbox.adapters.buzzer import PATTERNS, BuzzerOutput, pattern_for
+from stretchbox.adapters.buzzer import CUES, PATTERNS, BuzzerOutput, pattern_for
 from stretchbox.cli import main
+from stretchbox.core.routine import CUE_NAMES
 from stretchbox.core.session import Cue
 
 
@@ -129,3 +130,9 @@ def test_simulate_with_a_passive_buzzer_and_a_motor_through_the_config(tmp_path,
     assert on == {"GPIO13", "GPIO23"}
     by_pin = {name: [(p["t"], p["state"]) for p in pins if p["pin"] == name] for name in on}
     assert by_pin["GPIO13"] == by_pin["GPIO23"]  # the motor mirrors the buzzer, edge for edge
+
+
+def test_the_pattern_table_plays_every_cue_a_routine_may_name_and_no_other():
+    """The core names the cues (routine files refer to them); the table says how each sounds."""
+    assert sorted(CUES) == sorted(CUE_NAMES) and len(CUES) == len(CUE_NAMES)
+    assert CUES == ("prepare", "go", "countdown", "switch-side", "next-stretch", "paused", "resumed", "done")

@@ -26,7 +26,8 @@ from stretchbox import cli
 from stretchbox.adapters import probe
 from stretchbox.adapters.buttons import ButtonsInput
 from stretchbox.adapters.buzzer import BuzzerOutput
-from stretchbox.check import CUES, run_check
+from stretchbox.adapters.buzzer import CUES
+from stretchbox.check import run_check
 from stretchbox.render import Renderer
 from tests.doubles.i2c_bus import CONTROL_DATA, Board, Bus, Panel, install, io_error, remote_io_error
 

@@ -379,8 +379,7 @@ class Device:
 
     def simulate(self, presses: list[ScheduledPress], *, max_steps: int = 1_000_000) -> None:
         """The presses through the mock pins, on the platform's simulated clock, until all is done."""
-        b, factory = self.config.buttons, self.platform.pin_factory
-        pins = {"a": b.a, "b": b.b}
+        factory, pins = self.platform.pin_factory, self.config.buttons.pins()
         schedule = []
         for p in presses:
             for name in p.button:  # "ab": both buttons, for the power menu
@@ -420,7 +419,7 @@ def build(config: Config, routines: list, platform: Platform) -> Device:
     clock, inbox, factory = platform.clock, platform.inbox, platform.pin_factory
     session = Session(routines, session_config(config))
     b, z = config.buttons, config.buzzer
-    pins = config.buttons.pins()
+    pins = b.pins()
     buttons = ButtonsInput(pins, inbox, clock=clock, bounce_time=b.bounce_time, pin_factory=factory)
     sound, motor = sound_devices(z, factory)
     buzzer = BuzzerOutput(sound, motor, quiet=z.quiet, overrides=lambda: session.routine.cue_overrides(),

@@ -22,12 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .adapters import probe
+from .adapters.buzzer import CUES
 from .adapters.panel import DISPLAY_FAULTS
 from .core.frame import Frame
 from .core.gestures import Pressed
 from .core.session import Cue
 
-CUES = ("prepare", "go", "countdown", "switch-side", "next-stretch", "paused", "resumed", "done")
 OLED_ADDRESSES = (0x3C, 0x3D)
 
 ENABLE_I2C = "sudo raspi-config nonint do_i2c 0, then reboot"

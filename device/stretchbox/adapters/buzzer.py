@@ -33,6 +33,8 @@ PATTERNS: dict[str, tuple[Step, ...]] = {
     "resumed": ((0.08, LOW), (0.08, None), (0.08, MID), (0.08, None), (0.08, HIGH)),  # three quick, rising
     "done": ((0.50, HIGH), (0.15, None), (0.15, HIGH), (0.15, None), (0.50, HIGH)),  # long-short-long
 }
+# Every cue the table plays, in its order (switch-side once): the core's CUE_NAMES, as heard.
+CUES = tuple(dict.fromkeys(name.split(":")[0] for name in PATTERNS))
 
 
 def pattern_for(cue: Cue, overrides: dict[str, tuple[int, ...] | None] | None = None) -> tuple[Step, ...]:
