@@ -90,7 +90,7 @@ def table(title: str, routine, presses=()) -> None:
                       ("redraw every second", lambda: fixed_rate(routine, 1.0, presses)),
                       ("redraw at 10 fps", lambda: fixed_rate(routine, 0.1, presses))):
         serial, render_ms, display_ms, end = run()
-        rows.append((name, len(display_ms), serial.bytes_sent, statistics.median(render_ms),
+        rows.append((name, len(display_ms), sum(len(c.payload) for c in serial.calls), statistics.median(render_ms),
                      statistics.median(display_ms), (sum(render_ms) + sum(display_ms)) / 1000, end))
     base = rows[0]
     print(f"\n{title}: {base[6]:.0f} s of simulated time, luma.oled ssd1306 over a recording serial interface")

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from PIL import Image
 
-from stretchbox.adapters.display import BusCall
+from stretchbox.adapters.display import BusCall, RecordingSerial
+
+
+def bytes_sent(serial: RecordingSerial) -> int:
+    """Every byte a recording serial interface was given, commands and data."""
+    return sum(len(c.payload) for c in serial.calls)
 
 
 def decode_gddram(data: bytes, width: int = 128, height: int = 64) -> Image.Image:

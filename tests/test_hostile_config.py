@@ -25,6 +25,7 @@ from stretchbox.adapters.configfile import config_from_data, display_problem, lo
 from stretchbox.adapters.display import RecordingSerial, make_device
 from stretchbox.adapters.routines import load_routine
 from stretchbox.app import ScheduledPress, build, simulate
+from tests.bus_frames import bytes_sent
 from stretchbox.cli import main
 from stretchbox.platform import Platform, SimClock, open_display
 from stretchbox.config import DRIVERS
@@ -215,7 +216,7 @@ def test_a_config_the_check_accepts_runs_simulate_and_the_device(name, text, pro
     serial = RecordingSerial()
     driver = run_device(config, routine, open_device=lambda: make_device(
         d.driver, serial, width=d.width, height=d.height, rotate=d.rotate), render=Renderer(d.frame_size).render)
-    assert driver.panel.faults == 0 and driver.panel.frames_shown > 20 and serial.bytes_sent > 0
+    assert driver.panel.faults == 0 and driver.panel.frames_shown > 20 and bytes_sent(serial) > 0
     choice = open_display("dummy", config)  # what `run --display dummy` draws on
     dummy = run_device(config, routine, open_device=choice.open, render=choice.render)
     assert dummy.panel.faults == 0 and dummy.panel.frames_shown > 20

@@ -77,14 +77,6 @@ def config_from_data(data: Any, *, source: str = "", pins: bool = True) -> Confi
     return config
 
 
-def check_config(config: Config) -> Config:
-    """A Config made in code, checked like a file's; InvalidConfig if the device cannot run it."""
-    problems = device_problems(config)
-    if problems:
-        raise InvalidConfig(problems)
-    return config
-
-
 def device_problems(config: Config, *, skip: set | frozenset = frozenset(), given: set | None = None,
                     pins: bool = True) -> list[Problem]:
     """What gpiozero, luma and the filesystem would refuse.

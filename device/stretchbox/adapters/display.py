@@ -66,13 +66,6 @@ class RecordingSerial:
         if self.sink is not None:
             self.sink.write(json.dumps({"t": round(call.t - self.start, 3), "kind": kind, "hex": payload.hex()}) + "\n")
 
-    @property
-    def bytes_sent(self) -> int:
-        return sum(len(c.payload) for c in self.calls)
-
-    def data_bytes(self) -> bytes:
-        return b"".join(c.payload for c in self.calls if c.kind == "data")
-
 
 class RetryingSerial:
     """A luma serial interface that sends a refused transaction again at once, up to ``tries`` times.
@@ -129,7 +122,7 @@ def make_device(name: str, serial=None, *, width: int = 128, height: int = 64, r
     luma raises ``DeviceDisplayModeError`` for a size the chip does not have.
 
     >>> serial = RecordingSerial()
-    >>> make_device("ssd1306", serial).mode, serial.bytes_sent > 1024  # luma clears the panel at start
+    >>> make_device("ssd1306", serial).mode, sum(len(c.payload) for c in serial.calls) > 1024  # luma clears it
     ('1', True)
     """
     import luma.oled.device as oled

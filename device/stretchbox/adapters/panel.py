@@ -18,7 +18,6 @@ from collections.abc import Callable
 
 from ..core.frame import Frame
 from ..core.output import Changes, Output
-from ..core.session import Effect
 from .display import DISPLAY_FAULTS
 
 __all__ = ["BACKOFF_FIRST", "BACKOFF_MAX", "DISPLAY_FAULTS", "PanelOutput"]
@@ -48,17 +47,12 @@ class PanelOutput(Output):
         self._retry_at: float | None = None
         self._backoff = BACKOFF_FIRST
         self._in_a_row = 0  # faults since the last good frame
-        self._now = 0.0
 
     # ---- Output ----------------------------------------------------------
-    def effects(self, effects: list[Effect], now: float) -> None:
-        self._now = now
-
     def next_deadline(self) -> float | None:
         return self._retry_at
 
     def frame(self, frame: Frame, now: float) -> None:
-        self._now = now
         changed = self._frames.new(frame)
         if changed:
             self._image = self._shifted(self.render(frame), frame.shift)
