@@ -4,6 +4,11 @@
 the outputs (screen, buzzer, logs) carry the effects out. The real device
 loop, ``stretchbox simulate`` and the tests all go through it, so what the
 simulation shows is what the device does.
+
+``build(config, routines, platform)`` composes the device (buttons, sound, outputs,
+the USB watcher and importer, the keyboard, the notifier) on any platform
+(platform.py); the command line's entry points are ``run``, ``simulate_command``
+and ``check``.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from .adapters.usbwatch import MountWatcher, StickMounted, StickRemoved
 from .check import I2CTarget, run_check
 from .commands import EXIT_INVALID, EXIT_OK, routines_from
 from .config import DEFAULT_PATH, DRIVERS, Config
-from .core.errors import UsageError
+from .core.errors import StretchboxError, UsageError
 from .core.frame import Frame, final_frame, safe_to_unplug_frame, splash_frame
 from .core.gestures import A, GestureConfig, Pressed, Released
 from .core.idle import Idle
@@ -261,7 +266,7 @@ class ScheduledPress:
         return cls(t, button, hold)
 
 
-class SimulationTooLong(RuntimeError):
+class SimulationTooLong(StretchboxError, RuntimeError):
     """``simulate`` took more steps than it was allowed (frames drawn every second of a very long run)."""
 
 

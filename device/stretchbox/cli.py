@@ -60,12 +60,15 @@ def positive_arg(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .config import RESUME_LEAD
-
     p = Parser(prog="stretchbox", description="A stretch timer for after a run.")
     p.add_argument("--version", action="version", version=f"stretchbox {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for add in (_add_run, _add_simulate, _add_device_tools, _add_file_tools, _add_boot_frames):
+        add(sub)
+    return p
 
+
+def _add_run(sub) -> None:
     run = sub.add_parser("run", help="run the device (off a Pi: the terminal is the screen and buttons)")
     run.add_argument("routine", nargs="?", type=path_arg, help="a routine file (default: the built-in routines)")
     run.add_argument("--start", action="store_true", help="start the routine at once, as if A was pressed")
@@ -78,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="GPIO: real pins on a Pi, gpiozero's MockFactory elsewhere (default auto)")
     run.add_argument("--first-frame-only", action="store_true", help=argparse.SUPPRESS)
     run.set_defaults(func=cmd_run)
+
+
+def _add_simulate(sub) -> None:
+    from .config import RESUME_LEAD
 
     sim = sub.add_parser("simulate", help="run a routine on a simulated clock, as fast as the CPU allows")
     sim.add_argument("routine", nargs="?", type=path_arg, help="a routine file (default: the built-in default)")
@@ -99,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --display: every command/data call, one JSON object per line")
     sim.set_defaults(func=cmd_simulate)
 
+
+def _add_device_tools(sub) -> None:
     cfg = sub.add_parser("config", help="show or check the device config")
     cfg.add_argument("--config", type=path_arg, help="the config file (default /etc/stretchbox/config.yaml)")
     cfg.add_argument("--check", action="store_true", help="only check it: exit 0 when valid, 1 when not")
@@ -112,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="seconds to wait for each button (default 20)")
     chk.set_defaults(func=cmd_check)
 
+
+def _add_file_tools(sub) -> None:
     imp = sub.add_parser("import", help="import routines from a folder or a mounted USB stick")
     imp.add_argument("source", type=path_arg, metavar="SOURCE", help="a folder holding a stretchbox/ folder")
     imp.add_argument("--library", type=path_arg, help="the routine library (default /var/lib/stretchbox/library)")
@@ -125,13 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("paths", nargs="+", type=path_arg, metavar="PATH")
     val.set_defaults(func=cmd_validate)
 
+
+def _add_boot_frames(sub) -> None:
     boot = sub.add_parser("boot-frames", help="pre-render the boot splash and SAFE TO UNPLUG for the "
                                               "configured I2C panel (install.sh runs this)")
     boot.add_argument("--config", type=Path, help="device config (default /etc/stretchbox/config.yaml if present)")
     boot.add_argument("--out", type=Path, required=True, metavar="DIR",
                       help="write splash.json and safe-to-unplug.json here")
     boot.set_defaults(func=cmd_boot_frames)
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:
