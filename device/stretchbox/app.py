@@ -163,7 +163,8 @@ class UsbImports:
 
     def import_one(self, path: Path) -> ImportDone:
         """Import one stick and read the library back; never raises (a stick must not kill the worker)."""
-        from .adapters.library import current_dir, import_routines, load_library
+        from .adapters.library.importer import import_routines
+        from .adapters.library.store import current_dir, load_library
 
         report, problems, changed = None, [], None
         before = current_dir(self.library)

@@ -280,13 +280,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .adapters.library import DEFAULT_LIBRARY, import_command
+    from .adapters.library.commands import import_command
+    from .adapters.library.store import DEFAULT_LIBRARY
 
     return import_command(args.source, args.library or DEFAULT_LIBRARY)
 
 
 def cmd_routines(args: argparse.Namespace) -> int:
-    from .adapters.library import DEFAULT_LIBRARY, routines_command
+    from .adapters.library.commands import routines_command
+    from .adapters.library.store import DEFAULT_LIBRARY
 
     return routines_command(args.library or DEFAULT_LIBRARY)
 
@@ -601,7 +603,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.routine:
         routines = _load_routines(args.routine)
     else:
-        from .adapters.library import load_library
+        from .adapters.library.store import load_library
 
         routines, problems = load_library(Path(config.paths.library))
         if not routines:

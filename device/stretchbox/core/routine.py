@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from .icons import ICON_NAME
 from .text import quote
 
 SCHEMA_VERSION = 1
@@ -316,9 +317,6 @@ def _cues(c: Checker, raw: Any) -> tuple[tuple[str, tuple[int, ...] | None], ...
             c.add(path, f"cue '{name}' must be on, off, or a list of up to {MAX_PATTERN_STEPS} on/off times "
                         f"in milliseconds ({PATTERN_MS[0]}-{PATTERN_MS[1]}), like [400, 100, 400]")
     return tuple(out)
-
-
-ICON_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def _stretch(c: Checker, item: Any, path: Path, base: Timing, min_hold: int) -> Stretch | None:
