@@ -66,6 +66,9 @@ class Stretch:
     timing: Timing
     cue: str = ""
     why: str = ""
+    # A routine's own icon (``icon`` is not a built-in name): the PNG's bytes, read and checked when the routine
+    # was loaded (adapters.icons), or None (built-in, or missing or unusable: the generic icon is drawn).
+    icon_png: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

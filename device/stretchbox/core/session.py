@@ -35,7 +35,6 @@ Time is an input (``event.t``, monotonic seconds); nothing here sleeps.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -575,7 +574,7 @@ class Session:
         step = self._steps[self._i]
         stretch = r.stretches[step.stretch]
         shown = math.ceil(self.remaining(now) - 1e-9)
-        common = dict(name=stretch.name, icon=stretch.icon, icon_dir=os.path.dirname(r.source), side=step.side,
+        common = dict(name=stretch.name, icon=stretch.icon, icon_png=stretch.icon_png, side=step.side,
                       seconds=shown,
                       index=step.stretch + 1, count=len(r.stretches), text=stretch.cue,
                       progress=self._progress(now))
@@ -588,7 +587,7 @@ class Session:
         title = {"prepare": "NEXT", "hold": "HOLD", "switch": "SWITCH SIDES", "rest": "REST"}[screen]
         if screen == "rest" and step.stretch + 1 < len(r.stretches):
             nxt = r.stretches[step.stretch + 1]
-            common.update(name=nxt.name, icon=nxt.icon, side=nxt.sides.order[0], text=nxt.cue)
+            common.update(name=nxt.name, icon=nxt.icon, icon_png=nxt.icon_png, side=nxt.sides.order[0], text=nxt.cue)
             return Frame("rest", title="REST", detail=f"next: {nxt.name}", **common)
         return Frame(screen, title=title, **common)
 

@@ -425,7 +425,7 @@ def _stage(folder: Path, candidates: list[_Entry], by_name: dict[str, _Entry], o
             reject(e, f"cannot be stored under this name: {exc.strerror or exc}; give it a plainer name")
             continue
         try:
-            routine = load_routine(staged, display=shown)
+            routine = load_routine(staged, display=shown, icons=False)
         except FileError as exc:
             if exc.unreadable:  # our own storage failed reading back the staged copy: not the routine's fault
                 raise exc.unreadable from None
@@ -521,7 +521,7 @@ def _keep_previous(old: Path, staging: Path, keys: list[str], names: dict[str, s
         if path is None or (staging / key).exists():
             continue
         try:
-            routine = load_routine(path, display=f"library/{display_path(path.name)}")
+            routine = load_routine(path, display=f"library/{display_path(path.name)}", icons=False)
             raw = path.read_bytes()
         except FileError as exc:
             if exc.unreadable:  # the library's own storage failed: stop, leaving the library as it was
