@@ -378,12 +378,22 @@ NAME_MAX = 255  # bytes in one file name on the device's file system
 
 def _stage(folder: Path, candidates: list[_Entry], by_name: dict[str, _Entry], old: Path | None,
            staging: Path, report: ImportReport, reject, rejected_keys: list[str]) -> None:
+    """Write into ``staging`` the stick's valid routine files, then their icons, then what is kept from ``old``."""
     budget = _Budget(MAX_TOTAL_BYTES)
+    names: dict[str, str] = {}  # folded routine name -> file (shown)
+    good = _stage_routines(candidates, staging, budget, names, report, reject, rejected_keys)
+    stored_icons = _stage_icons(folder, by_name, good, staging, budget, report)
+    if old is not None:
+        _keep_previous(old, staging, sorted(set(rejected_keys)), names, stored_icons, report)
+    report.rejected.sort(key=lambda p: (fold(p.file), p.line, p.col, p.message))
+
+
+def _stage_routines(candidates: list[_Entry], staging: Path, budget: _Budget, names: dict[str, str],
+                    report: ImportReport, reject, rejected_keys: list[str]) -> list[tuple[_Entry, Path, Routine]]:
+    """Each candidate read, stored in staging and validated; the good ones (entry, staged copy, routine)."""
     builtin_names = {fold(r.name): p for r, p in _builtin_names()}
     seen_keys: dict[str, str] = {}
-    names: dict[str, str] = {}  # folded routine name -> file (shown)
     good: list[tuple[_Entry, Path, Routine]] = []
-
     for e in candidates:
         key = fold(e.name)
         shown = display_path(e.name)
@@ -392,29 +402,9 @@ def _stage(folder: Path, candidates: list[_Entry], by_name: dict[str, _Entry], o
                                                             "(names are compared ignoring case)"))
             continue
         seen_keys[key] = shown
-        if e.kind == "symlink":
-            reject(e, "is a symbolic link; copy the file itself onto the stick")
-            continue
-        if e.kind == "dir":
-            reject(e, "is a folder, not a routine file")
-            continue
-        if e.kind != "file":
-            reject(e, "is not a regular file")
-            continue
-        if len(os.fsencode(key)) > NAME_MAX:
-            reject(e, f"file name is too long to store ({len(os.fsencode(key))} bytes once "
-                      f"case-folded; at most {NAME_MAX}): give it a shorter name")
-            continue
-        try:
-            size, raw = _read(e.path, MAX_FILE_BYTES)
-        except OSError as exc:
-            reject(e, f"cannot read: {exc.strerror or exc}")
-            continue
-        if size > MAX_FILE_BYTES:
-            reject(e, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
-            continue
-        if not budget.take(len(raw)):
-            reject(e, f"not read: the import reads at most {MAX_TOTAL_BYTES:,} bytes")
+        raw, why = _read_candidate(e, key, budget)
+        if raw is None:
+            reject(e, why)
             continue
         staged = staging / key
         try:
@@ -446,7 +436,34 @@ def _stage(folder: Path, candidates: list[_Entry], by_name: dict[str, _Entry], o
         names[folded] = shown
         good.append((e, staged, routine))
         report.imported.append(ImportedRoutine(routine.name, e.name, key))
+    return good
 
+
+def _read_candidate(e: _Entry, key: str, budget: _Budget) -> tuple[bytes | None, str]:
+    """A routine file's bytes off the stick, or (None, why it is refused); _Fatal when the stick went away."""
+    if e.kind == "symlink":
+        return None, "is a symbolic link; copy the file itself onto the stick"
+    if e.kind == "dir":
+        return None, "is a folder, not a routine file"
+    if e.kind != "file":
+        return None, "is not a regular file"
+    if len(os.fsencode(key)) > NAME_MAX:
+        return None, (f"file name is too long to store ({len(os.fsencode(key))} bytes once "
+                      f"case-folded; at most {NAME_MAX}): give it a shorter name")
+    try:
+        size, raw = _read(e.path, MAX_FILE_BYTES)
+    except OSError as exc:
+        return None, f"cannot read: {exc.strerror or exc}"
+    if size > MAX_FILE_BYTES:
+        return None, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}"
+    if not budget.take(len(raw)):
+        return None, f"not read: the import reads at most {MAX_TOTAL_BYTES:,} bytes"
+    return raw, ""
+
+
+def _stage_icons(folder: Path, by_name: dict[str, _Entry], good: list[tuple[_Entry, Path, Routine]],
+                 staging: Path, budget: _Budget, report: ImportReport) -> set[str]:
+    """The icons the good routines use, copied into staging; each problem located at its ``icon:`` line."""
     stored_icons: set[str] = set()
     for e, staged, routine in good:
         for index, stretch in enumerate(routine.stretches):
@@ -463,10 +480,7 @@ def _stage(folder: Path, candidates: list[_Entry], by_name: dict[str, _Entry], o
             kind, message = problem
             located = FileProblem(display_path(e.name), line, col, f"icon '{stretch.icon}': {message}")
             (report.warnings if kind == "warning" else report.rejected).append(located)
-
-    if old is not None:
-        _keep_previous(old, staging, sorted(set(rejected_keys)), names, stored_icons, report)
-    report.rejected.sort(key=lambda p: (fold(p.file), p.line, p.col, p.message))
+    return stored_icons
 
 
 def _builtin_names() -> list[tuple[Routine, str]]:
