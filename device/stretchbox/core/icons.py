@@ -19,7 +19,8 @@ BUILTIN_ICONS = ("seated-hamstring", "hip-flexor", "wide-leg-fold", "piriformis"
 GENERIC = "generic"
 
 # An ``icon:`` value: a built-in name, or a plain file name beside the routine (no folders, not hidden).
-ICON_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+MAX_ICON_NAME = 64  # characters
+ICON_NAME = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_ICON_NAME - 1}}}$")
 
 # A routine's own icon file came off a USB stick: at most this big on disk, and this many pixels each way
 # (checked from the PNG header before anything is decoded).

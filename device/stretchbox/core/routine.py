@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from .icons import ICON_NAME
+from .icons import GENERIC, ICON_NAME, MAX_ICON_NAME
 from .text import quote
 
 SCHEMA_VERSION = 1
@@ -330,8 +330,8 @@ def _stretch(c: Checker, item: Any, path: Path, base: Timing, min_hold: int) -> 
             c.add(path, "empty stretch: needs at least 'name' and 'icon'")
         return None
     name = c.text(d, "name", path, required=True, limit=MAX_NAME)
-    icon = c.text(d, "icon", path, required=False, limit=64) or "generic"
-    if "icon" in d and icon and len(icon) <= 64 and not ICON_NAME.match(icon):  # longer: reported by text()
+    icon = c.text(d, "icon", path, required=False, limit=MAX_ICON_NAME) or GENERIC
+    if "icon" in d and icon and len(icon) <= MAX_ICON_NAME and not ICON_NAME.match(icon):  # longer: reported by text()
         c.add(path + ("icon",), f"icon {quote(icon)} must be a built-in name or a file name beside the routine "
                                 "(letters, digits, '-', '_', '.'; no folders)")
     cue = c.text(d, "cue", path, required=False, limit=MAX_CUE)
