@@ -26,6 +26,9 @@ for name in ("routines", "assets"):
     d = r.data_dir(name)
     assert "site-packages" in str(d), d
 PY
+# The library package (a sub-package of adapters, listed in pyproject.toml) is in the wheel and works.
+"$work/venv/bin/stretchbox" routines --library "$work/library" | grep "built-in  Post-run stretches" >/dev/null \
+    || { echo "wheel-check: stretchbox routines failed from the installed wheel" >&2; exit 1; }
 out=$("$work/venv/bin/stretchbox" simulate --json | tail -n 1)
 echo "wheel-check: installed wheel simulates the default routine: $out"
 case "$out" in *'"completed": 6'*) ;; *) echo "wheel-check: unexpected summary" >&2; exit 1 ;; esac
