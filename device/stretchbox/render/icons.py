@@ -33,10 +33,10 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, ImageStat
 
-from ..core.icons import BUILTIN_ICONS
+from ..core.icons import BUILTIN_ICONS, GENERIC_ICON
 from .assets import Assets, default_assets
 
-GENERIC = "generic"
+GENERIC = GENERIC_ICON
 BOX = 48  # the built-in icons' size, and the default box
 MAX_BYTES = 256 * 1024
 MAX_SIDE = 1024
