@@ -164,14 +164,14 @@ STRETCH_FIELDS: dict[str, Field] = {
 }
 
 # Cues a routine may silence or re-pattern (``cues: {countdown: off, next-stretch: [400, 100, 400]}``).
-CUES: dict[str, str] = {
-    "prepare": "a stretch is being prepared",
+CUES: dict[str, str] = {  # each name, and when the device sounds it
+    "prepare": "a stretch is being prepared: get into position",
     "go": "a hold starts",
-    "switch-side": "time to change sides",
-    "countdown": "a tick in each of the last seconds of a hold",
-    "next-stretch": "the next stretch is prepared",
+    "switch-side": "it is time to change sides",
+    "countdown": "each of the last seconds of a hold ticks by",
+    "next-stretch": "the next stretch is being prepared",
     "paused": "the routine is paused",
-    "resumed": "the routine goes on",
+    "resumed": "the routine goes on after a pause",
     "done": "the routine is over",
 }
 
