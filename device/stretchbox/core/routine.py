@@ -435,9 +435,9 @@ def _cues(c: Checker, raw: Any) -> tuple[tuple[str, tuple[int, ...] | None], ...
         if name not in CUE_NAMES:
             continue
         path: Path = ("cues", name)
-        if value in ("on", True):
+        if value == "on" or value is True:  # not ``in ("on", True)``: 1 == True, and 1 is no on/off
             continue
-        if value in ("off", False):
+        if value == "off" or value is False:
             out.append((name, None))
         elif isinstance(value, list) and 0 < len(value) <= MAX_PATTERN_STEPS and all(
                 isinstance(v, int) and not isinstance(v, bool) and PATTERN_MS[0] <= v <= PATTERN_MS[1]
