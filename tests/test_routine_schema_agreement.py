@@ -17,11 +17,12 @@ a disagreement no entry explains fails the test.
 
 from __future__ import annotations
 
+import copy
 import math
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -215,8 +216,6 @@ GOOD = {
 
 
 def mutated(path: tuple, value: Any = None, *, delete: bool = False) -> dict:
-    import copy
-
     data = copy.deepcopy(GOOD)
     parent = at(data, path[:-1])
     if delete:
@@ -411,8 +410,6 @@ def test_generated_mutations_are_judged_alike(data):
 # ---------------------------------------------------------------- the patterns stay linear on hostile text
 
 def test_the_schema_patterns_fail_60_kb_values_quickly():
-    import time
-
     shapes = [" " * 60_000 + "!", "1" * 60_000 + "x", "n" * 60_000, "a " * 30_000 + "!", " \t" * 30_000,
               "1m" + " " * 60_000 + "x", "w  " * 20_000]
     started = time.perf_counter()

@@ -202,7 +202,6 @@ STRETCH_KEYS = tuple(STRETCH_FIELDS)
 CUE_NAMES = tuple(CUES)
 
 
-
 @dataclass(frozen=True, order=True)
 class Problem:
     """One thing wrong with an input, at ``path`` inside it."""
