@@ -773,7 +773,7 @@ def test_a_crash_loop_ends_at_the_start_limit(container):
 def test_power_off_from_the_menu_as_the_service_user_through_polkit(container):
     """Last: the container is gone afterwards."""
     from stretchbox.cli import final_frame
-    from stretchbox.config import load_config
+    from stretchbox.adapters.configfile import load_config
     from stretchbox.render import render
 
     # What polkit answers logind for each user (CanPowerOff asks it without acting): the rule file, and
@@ -794,7 +794,7 @@ def test_power_off_from_the_menu_as_the_service_user_through_polkit(container):
         rule.write_text(text)
     wait_until(lambda: can_power_off("stretchbox") == "yes", 10, "polkit with the rule again")
 
-    config = load_config(container.path("/etc/stretchbox/config.yaml"), required=True)
+    config = load_config(container.path("/etc/stretchbox/config.yaml"), required=True, pins=False)
     a, b, hold = config.buttons.a, config.buttons.b, config.buttons.both_hold
     container.running(fresh=True)  # fresh idle timers: nothing dims or moves while the test holds
     frames = len(container.panel())
