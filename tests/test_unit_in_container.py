@@ -30,6 +30,13 @@ the tree ``systemd/install.sh --root`` lays out bound in, and proves:
    (nspawn exits 0). logind's CanPowerOff (which asks polkit) says "yes" for
    stretchbox only while the rule file is there ("challenge" without it, and for
    ``nobody``).
+5. The early splash, pulled in at boot as udev's coldplug would pull it in (the rule's own
+   ENV{SYSTEMD_WANTS}, applied as a wants link: udev does not run in a container), waits for no
+   target: systemd's own After=/Requires=/Wants= of the instance name only the root and
+   /opt/stretchbox mounts, the journal's socket and its slice, and ``systemd-analyze critical-chain``
+   shows nothing else; stretchbox.service is ordered after it; its replayed frame reached the
+   emulated panel while it ran, before the service's first frame (which is the same picture);
+   ``systemd-analyze verify`` of the instance says nothing; a second start draws nothing.
 
 How the container is made (found by trying; systemd 252, util-linux nsenter):
 
@@ -37,7 +44,10 @@ How the container is made (found by trying; systemd 252, util-linux nsenter):
   /usr read-only, / a fresh tmpfs; ``--bind``/``--bind-ro`` bring in the laid-out
   tree. ``systemd.firstboot=off`` skips the first-boot wizard; a fixed
   ``/etc/machine-id`` makes it no first boot at all (no ``preset-all``: only what
-  /usr enables by default, and ours, start).
+  /usr enables by default, and ours, start). The users and groups are made before the boot, by
+  the host's ``systemd-sysusers --root`` from the files the container's own reads (which then finds
+  nothing to add): on a Pi install.sh's useradd made the user long before, and the splash
+  (User=stretchbox, no default dependencies) may start before the container's sysusers.
 * ``SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1`` and ``--system-call-filter=bpf``: this host
   mounts cgroup v1 controllers, where the container's systemd cannot enforce
   ``DevicePolicy=``/``IPAddressDeny=`` at all (every device opened); with the
@@ -63,7 +73,8 @@ GPIO (gpiozero's own MockFactory, chosen by gpiozero from ``GPIOZERO_PIN_FACTORY
 shorter ``WatchdogSec``/``RestartSec`` so the module stays under a minute. Every
 sandbox option stays in force: systemd's security table of the loaded unit equals
 the offline one of ``systemd/stretchbox.service``, and the only options systemd
-logged it could not apply are the two below.
+logged it could not apply are the two below. The splash's drop-in gives it the same emulated
+OLED and one writable folder for its panel log (``ReadWritePaths=``); it orders nothing.
 
 Probe units are the installed unit file byte for byte under another name, with a
 drop-in that only replaces what runs (``Type=oneshot``, ``ExecStart=`` the probe)
@@ -99,16 +110,23 @@ What could not be run here, and how it was checked instead:
   (same security table, nothing "ignoring"), and the whole device worked under
   them: display, buttons, watchdog, stick import, power-off.
 * ``TimeoutStopSec=10s`` never comes into play (the app stops in milliseconds).
+* The splash's real trigger (udev's coldplug making /dev/i2c-1 a device unit) and so how early a Pi
+  draws it: here it starts as early as its own dependencies allow (~0.1 s into the container's
+  boot), which is no later than udev would start it. Its device policy is not exercised either (the
+  emulated bus opens no /dev/i2c-1).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import tomllib
 import uuid
@@ -125,6 +143,10 @@ PANEL_LOG = f"{STATE}/panel-log.jsonl"  # the only place the unit may write (Pro
 BUTTONS_FIFO = f"{TEST_DIR}/fixtures/buttons"
 WATCHDOG_SEC = 3  # the installed unit says 30 s
 STICK = "/media/stretchbox/sdz1"  # where 99-stretchbox-usb.rules would have systemd-mount put sdz1
+SPLASH_TEMPLATE = "stretchbox-splash@.service"
+SPLASH_RULE = ROOT / "systemd" / "60-stretchbox-splash.rules"
+# Host-bound: the panel log of the splash (written by the stretchbox user: mode 1777).
+EDGES = f"{TEST_DIR}/edges"
 # Device nodes made in the container's /dev for the probes: the OLED's bus, the GPIO chip, a misc device.
 PROBE_NODES = ("/dev/i2c-1", "/dev/gpiochip0", "/dev/probe-misc")
 
@@ -269,13 +291,18 @@ def leader_of(nspawn_pid: int) -> int | None:
 def install_tree(root: Path) -> str:
     """install.sh --root with Debian's python3 first on PATH: the venv's python is then /usr/bin/python3,
     which the container sees through /usr (as on Raspberry Pi OS). The pyenv python of this machine lives
-    under /root, which a volatile container lacks and the unit's ProtectHome=yes would hide anyway."""
+    under /root, which a volatile container lacks and the unit's ProtectHome=yes would hide anyway.
+    The --root venv has no dependencies yet (``complete_venv`` adds them), so the splash and SAFE TO
+    UNPLUG frames are pre-rendered by this Python (install.sh's ``STRETCHBOX_ROOT_PYTHON``)."""
     env = {k: v for k, v in os.environ.items() if k not in ("STRETCHBOX_ROOT_VENV", "VIRTUAL_ENV")}
     env["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin"
+    env["STRETCHBOX_ROOT_PYTHON"] = sys.executable
     proc = subprocess.run(["bash", str(INSTALL), "--root", str(root)], capture_output=True, text=True,
                           timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "note: pip install failed" not in proc.stdout, "install.sh could not build the venv (offline?)"
+    assert "note: could not pre-render" not in proc.stdout, proc.stdout + proc.stderr
+    assert {p.name for p in (root / "opt/stretchbox/panel").iterdir()} == {"splash.json", "safe-to-unplug.json"}
     return proc.stdout
 
 
@@ -298,6 +325,35 @@ def complete_venv(root: Path) -> None:
             data = script.read_bytes()
             if data.startswith(prefix):
                 script.write_bytes(b"#!/opt/stretchbox/" + data[len(prefix):])
+
+
+UDEV_PAIR = r'\s*([A-Z_]+(?:\{[^}]*\})?)\s*(==|!=|\+=|-=|:=|=)\s*"([^"]*)"\s*(?:,|$)'
+
+
+def udev_wants(rules: Path, subsystem: str, kernel: str) -> list[str]:
+    """The units systemd starts when udev reports device ``kernel`` of ``subsystem`` to it: the rule file's
+    ENV{SYSTEMD_WANTS} (udev's %k expanded) of each rule whose matches hold and which tags the device
+    ``systemd`` (without that tag systemd makes no device unit and ignores SYSTEMD_WANTS). A key this
+    reader does not know fails the test rather than being skipped."""
+    wants: list[str] = []
+    for line in rules.read_text().splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        assert re.sub(UDEV_PAIR, "", line) == "", f"not read by udev_wants: {line}"
+        matches, tagged, wanted = True, False, []
+        for key, op, value in re.findall(UDEV_PAIR, line):
+            if op in ("==", "!="):
+                actual = {"SUBSYSTEM": subsystem, "KERNEL": kernel}[key]
+                matches &= fnmatch.fnmatchcase(actual, value) == (op == "==")
+            elif (key, op) == ("TAG", "+="):
+                tagged |= value == "systemd"
+            elif (key, op) == ("ENV{SYSTEMD_WANTS}", "+="):
+                wanted += value.replace("%k", kernel).split()
+            else:
+                raise AssertionError(f"udev_wants does not know {key}{op}: {line}")
+        if matches and tagged:
+            wants += wanted
+    return wants
 
 
 def free_char_major() -> int:
@@ -323,6 +379,16 @@ Environment='STRETCHBOX_EMULATED_BUTTONS={{"fifo": "{BUTTONS_FIFO}"}}'
 # Time only: 30 s and 2 s in the installed unit.
 WatchdogSec={WATCHDOG_SEC}s
 RestartSec=200ms
+"""
+
+SPLASH_DROPIN = f"""\
+# tests/test_unit_in_container.py: the OLED only (as for stretchbox.service), and a folder for its log.
+# Nothing here orders the unit: the test reads systemd's own After=/Requires=/Wants= of the instance.
+[Service]
+Environment=PYTHONPATH={TEST_DIR}/tests/doubles/site
+Environment='STRETCHBOX_EMULATED_I2C={{"chip": "ssd1306", "panel_log": "{EDGES}/splash-panel.jsonl"}}'
+# ProtectSystem=strict makes every other path read-only.
+ReadWritePaths={EDGES}
 """
 
 PROBE_DROPIN = f"""\
@@ -452,6 +518,22 @@ def container(tmp_path_factory):
     (units / f"{UNIT}.d").mkdir()
     (units / f"{UNIT}.d/50-test-in-container.conf").write_text(TEST_DROPIN)
 
+    # The early splash. On a Pi, udev's coldplug (systemd-udev-trigger.service, early in sysinit) reports
+    # /dev/i2c-1; the installed rule tags it for systemd, whose device unit then wants what the rule's
+    # ENV{SYSTEMD_WANTS} names. udev does not run in a container, so that want is applied here from the
+    # rule's own text: the instance it names joins the boot's first transaction through a wants link
+    # (Wants= orders nothing), and starts as soon as its own dependencies let it, never later than a Pi's
+    # udev would start it. (Started by hand with systemctl instead, it would show nothing about boot order.)
+    wanted = udev_wants(SPLASH_RULE, "i2c-dev", "i2c-1")
+    assert wanted == ["stretchbox-splash@i2c-1.service"]
+    (units / "sysinit.target.wants").mkdir(exist_ok=True)
+    (units / "sysinit.target.wants" / wanted[0]).symlink_to(f"../{SPLASH_TEMPLATE}")
+    (units / f"{SPLASH_TEMPLATE}.d").mkdir()
+    (units / f"{SPLASH_TEMPLATE}.d/50-test-in-container.conf").write_text(SPLASH_DROPIN)
+    edges = base / "edges"
+    edges.mkdir()
+    edges.chmod(0o1777)
+
     # Probe units: the installed unit file under other names, each with its drop-in.
     gpiochip_major = free_char_major()
     probes = {
@@ -480,6 +562,15 @@ def container(tmp_path_factory):
         "g gpio -\ng i2c -\n"
         'u stretchbox - "stretchbox" /var/lib/stretchbox /usr/sbin/nologin\n'
         "m stretchbox gpio\nm stretchbox i2c\n")
+    # The users exist before PID 1 starts, as on a Pi (install.sh's useradd ran long before the boot): the
+    # splash (User=stretchbox, no default dependencies) otherwise starts before the container's
+    # systemd-sysusers.service has made the user, and fails with 217/USER (seen). Made by systemd-sysusers
+    # from the files the container's own reads, so that one finds nothing to add.
+    users = base / "users"
+    (users / "etc").mkdir(parents=True)
+    subprocess.run(["systemd-sysusers", f"--root={users}", *sorted(str(c) for c in Path("/usr/lib/sysusers.d")
+                    .glob("*.conf")), str(etc / "sysusers.d/stretchbox.conf")], check=True, capture_output=True,
+                   timeout=60)
     (etc / "machine-id").write_text(uuid.uuid4().hex + "\n")
 
     console = base / "console.log"
@@ -491,10 +582,12 @@ def container(tmp_path_factory):
             f"--bind={units}:/etc/systemd/system",
             f"--bind-ro={etc}/sysusers.d/stretchbox.conf:/etc/sysusers.d/stretchbox.conf",
             f"--bind-ro={etc}/machine-id:/etc/machine-id",
+            *(f"--bind={users}/etc/{name}:/etc/{name}" for name in ("passwd", "group", "shadow", "gshadow")),
             f"--bind={state}:{STATE}",
             f"--bind={journal_dir}:/var/log/journal",
             f"--bind-ro={ROOT}/tests:{TEST_DIR}/tests",
             f"--bind={fixtures}:{TEST_DIR}/fixtures",
+            f"--bind={edges}:{EDGES}",
             "-b", "systemd.firstboot=off", "systemd.log_level=debug"]
     env = {**os.environ, "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"}
     with open(console, "w") as out:
@@ -507,6 +600,7 @@ def container(tmp_path_factory):
         box = Container(proc, leader, console, state, fixtures)
         box.gpiochip_major, box.journal_dir = gpiochip_major, journal_dir
         box.rules_dir = root / "etc/polkit-1/rules.d"
+        box.edges, box.splash = edges, wanted[0]
 
         def booted():
             result = box.run("systemctl", "is-system-running", check=False).stdout.strip()
@@ -631,6 +725,66 @@ def make_device_nodes(container: Container) -> dict[str, str]:
              "    except OSError as e: print(errno.errorcode[e.errno])")
     out = container.run("/usr/bin/python3", "-c", check, *nodes).stdout.split()
     return dict(zip(nodes, out))
+
+
+def edge_log(container: Container, name: str) -> list[dict]:
+    """A panel log of the splash (its own process, so its own emulated panel)."""
+    log = container.edges / name
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def unit_list(value: str) -> set[str]:
+    """A unit-list property of ``systemctl show`` (names with a backslash come quoted, C-escaped)."""
+    return set(shlex.split(value))
+
+
+def test_the_splash_is_drawn_at_boot_before_the_service_and_waits_for_no_target(container):
+    """Pulled into the boot's first transaction as udev's SYSTEMD_WANTS would pull it (see the fixture)."""
+    from stretchbox.cli import splash_frame
+    from stretchbox.render import render
+
+    splash = container.splash
+    props = container.show(splash, "ActiveState", "SubState", "Result", "ExecMainStatus", "DefaultDependencies",
+                           "After", "Requires", "Wants", "Requisite", "BindsTo", "Before", "WantedBy",
+                           "ExecMainStartTimestampMonotonic", "ExecMainExitTimestampMonotonic")
+    assert (props["ActiveState"], props["SubState"], props["Result"], props["ExecMainStatus"]) == (
+        "active", "exited", "success", "0"), props
+    # What systemd itself made of the unit: no default dependencies, nothing it waits for but the root
+    # and /opt/stretchbox mounts (RequiresMountsFor=; on a Pi /opt is on the root filesystem), the
+    # journal's socket (implicit: its output goes to the journal) and its own slice. No target at all.
+    assert props["DefaultDependencies"] == "no"
+    assert unit_list(props["After"]) == {"-.mount", "opt-stretchbox.mount", "systemd-journald.socket",
+                                         "system-stretchbox\\x2dsplash.slice"}, props["After"]
+    assert unit_list(props["Requires"]) == {"system-stretchbox\\x2dsplash.slice"}, props["Requires"]
+    assert props["Wants"] == props["Requisite"] == props["BindsTo"] == ""
+    assert unit_list(props["WantedBy"]) == {"sysinit.target"}  # the stand-in for the device unit's want
+    assert "stretchbox.service" in unit_list(props["Before"])
+    assert splash in unit_list(container.show(UNIT, "After")["After"])  # and systemd orders the service after it
+    # The chain that held it back at this boot: mounts, slices and the journal's socket; no target, no service.
+    chain = container.run("systemd-analyze", "critical-chain", splash, "--no-pager").stdout
+    chain = chain[chain.index(f"{splash} +"):]
+    held_by = re.findall(r"^[\s└─]*(\S+) @[\d.]+m?s$", chain, re.M)
+    assert held_by and all(u.endswith((".mount", ".slice", ".socket")) for u in held_by), chain
+    verify = container.run("systemd-analyze", "verify", splash, check=False)
+    assert (verify.returncode, verify.stdout, verify.stderr) == (0, "", "")
+
+    # The replayed frame reached the panel, from the splash's own process, before the service's first.
+    started = int(props["ExecMainStartTimestampMonotonic"]) / 1e6
+    exited = int(props["ExecMainExitTimestampMonotonic"]) / 1e6
+    drawn = edge_log(container, "splash-panel.jsonl")
+    assert drawn and all(started < f["t"] < exited for f in drawn), (started, drawn[:1], exited)
+    image = render(splash_frame())
+    assert drawn[-1]["lit"] and shown(drawn[-1]).tobytes() == image.tobytes()
+    service = container.panel()
+    assert service and drawn[-1]["t"] < exited < service[0]["t"]
+    # The service draws the same screen once it has imported the rest (replayed bytes = luma's own).
+    first = next(f for f in service if f["lit"] and any(bytes.fromhex(f["hex"])))
+    assert shown(first).tobytes() == image.tobytes()
+    # Once per boot (RemainAfterExit=yes): another add event of the adapter draws nothing over the service.
+    container.systemctl("start", splash)
+    assert len(edge_log(container, "splash-panel.jsonl")) == len(drawn)
+    assert container.show(splash, "ExecMainExitTimestampMonotonic")["ExecMainExitTimestampMonotonic"] == \
+        props["ExecMainExitTimestampMonotonic"]
 
 
 def test_the_pi_stack_works_inside_the_units_sandbox_and_procsubset_would_break_it(container):
@@ -815,3 +969,4 @@ def test_power_off_from_the_menu_as_the_service_user_through_polkit(container):
     assert "System is powering down" in text, text[-3000:]
     last = container.panel()[-1]
     assert last["lit"] and shown(last).tobytes() == render(final_frame("powering-off", "goodbye")).tobytes()
+
