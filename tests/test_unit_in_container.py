@@ -37,6 +37,11 @@ the tree ``systemd/install.sh --root`` lays out bound in, and proves:
    shows nothing else; stretchbox.service is ordered after it; its replayed frame reached the
    emulated panel while it ran, before the service's first frame (which is the same picture);
    ``systemd-analyze verify`` of the instance says nothing; a second start draws nothing.
+6. At that power-off, systemd-shutdown runs the installed hook (through a test wrapper, below) with
+   "poweroff": SAFE TO UNPLUG is the panel's last frame, after the service's SHUTTING DOWN. When it
+   runs, every other process is gone, every mount PID 1 manages is unmounted (the state folder
+   among them), and nothing backed by storage is writable but the test's log folder, the journal's
+   bind and nspawn's own files (see the test for why each).
 
 How the container is made (found by trying; systemd 252, util-linux nsenter):
 
@@ -48,6 +53,11 @@ How the container is made (found by trying; systemd 252, util-linux nsenter):
   the host's ``systemd-sysusers --root`` from the files the container's own reads (which then finds
   nothing to add): on a Pi install.sh's useradd made the user long before, and the splash
   (User=stretchbox, no default dependencies) may start before the container's sysusers.
+* The hooks: the laid-out tree is bound at /opt/stretchbox-test/installed; a folder holding a
+  wrapper of the hook's name is bound at /usr/lib/systemd/system-shutdown; the wrapper records the
+  processes and mounts it finds, adds the emulated bus and runs the installed hook. Bind mounts that
+  stand for folders of a Pi's root filesystem are kept mounted to the end by a drop-in
+  (``DefaultDependencies=no``); /opt/stretchbox is bound back for the hook (HOOK_WRAPPER says why).
 * ``SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1`` and ``--system-call-filter=bpf``: this host
   mounts cgroup v1 controllers, where the container's systemd cannot enforce
   ``DevicePolicy=``/``IPAddressDeny=`` at all (every device opened); with the
@@ -114,6 +124,11 @@ What could not be run here, and how it was checked instead:
   draws it: here it starts as early as its own dependencies allow (~0.1 s into the container's
   boot), which is no later than udev would start it. Its device policy is not exercised either (the
   emulated bus opens no /dev/i2c-1).
+* The read-only part of "SAFE TO UNPLUG only when true": in a container systemd-shutdown neither
+  unmounts nor remounts read-only what is left (src/shutdown/shutdown.c: ``need_umount =
+  !in_container``), so the root stays a writable tmpfs here; on a Pi that step comes before the hooks.
+  What is shown: the hook runs from systemd-shutdown after every process was killed and every mount
+  PID 1 manages (the device's data among them) was unmounted.
 """
 
 from __future__ import annotations
@@ -145,7 +160,11 @@ WATCHDOG_SEC = 3  # the installed unit says 30 s
 STICK = "/media/stretchbox/sdz1"  # where 99-stretchbox-usb.rules would have systemd-mount put sdz1
 SPLASH_TEMPLATE = "stretchbox-splash@.service"
 SPLASH_RULE = ROOT / "systemd" / "60-stretchbox-splash.rules"
-# Host-bound: the panel log of the splash (written by the stretchbox user: mode 1777).
+HOOK = "stretchbox-safe-to-unplug"
+SHUTDOWN_HOOKS = "/usr/lib/systemd/system-shutdown"  # where systemd-shutdown looks (/lib/... in Debian's 252)
+INSTALLED = f"{TEST_DIR}/installed"  # the whole laid-out tree, read-only: where the wrapper below finds the hook
+# Host-bound and kept mounted to the very end (see KEEP_MOUNTED): the panel logs of the splash (written by
+# the stretchbox user: mode 1777) and of the shutdown hook, and what the hook found when it ran.
 EDGES = f"{TEST_DIR}/edges"
 # Device nodes made in the container's /dev for the probes: the OLED's bus, the GPIO chip, a misc device.
 PROBE_NODES = ("/dev/i2c-1", "/dev/gpiochip0", "/dev/probe-misc")
@@ -356,6 +375,17 @@ def udev_wants(rules: Path, subsystem: str, kernel: str) -> list[str]:
     return wants
 
 
+def mount_table(text: str) -> list[dict]:
+    """/proc/self/mountinfo: each mount's point, per-mount options (ro/rw), filesystem type and source."""
+    table = []
+    for line in text.splitlines():
+        fields, rest = line.split(" - ", 1)
+        fields, (fstype, source, _) = fields.split(), rest.split(" ", 2)
+        where = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+        table.append({"where": where, "options": fields[5].split(","), "fstype": fstype, "source": source})
+    return table
+
+
 def free_char_major() -> int:
     """A character major this kernel has not registered (a Pi's gpiochip major is dynamic, usually 254)."""
     text = Path("/proc/devices").read_text().split("Block devices:")[0]
@@ -389,6 +419,44 @@ Environment=PYTHONPATH={TEST_DIR}/tests/doubles/site
 Environment='STRETCHBOX_EMULATED_I2C={{"chip": "ssd1306", "panel_log": "{EDGES}/splash-panel.jsonl"}}'
 # ProtectSystem=strict makes every other path read-only.
 ReadWritePaths={EDGES}
+"""
+
+# On a Pi, /usr/lib/systemd/system-shutdown is a folder of the root filesystem, which systemd-shutdown
+# remounts read-only, not unmounts, before it runs its hooks. Here it is a bind mount, a mount unit with
+# the default Conflicts=umount.target: PID 1 unmounts it before systemd-shutdown runs, and the hook is
+# never found (seen). Without default dependencies a mount unit is left alone at shutdown, as a folder
+# of the root filesystem is. The same for the test's own folders the wrapper needs.
+KEEP_MOUNTED = """\
+# tests/test_unit_in_container.py: a folder of the root filesystem on a Pi; kept to the end, as it is there.
+[Unit]
+DefaultDependencies=no
+"""
+KEPT_MOUNTED = (SHUTDOWN_HOOKS, INSTALLED, f"{TEST_DIR}/tests", EDGES)
+
+# In place of the installed hook (same name): systemd-shutdown runs it last, with the hook's argument
+# and its own bare environment. It records what it runs in (the processes read with shell built-ins, so
+# it starts none while it lists them), then runs the installed hook, the laid-out file, with the same
+# arguments, adding to the environment only the emulated bus (this machine has no /dev/i2c-1).
+# /opt/stretchbox: PID 1 has unmounted the container's bind of it at umount.target. A drop-in cannot keep
+# it: systemd 252 applied no drop-in to a mount unit that a unit started at boot names in
+# RequiresMountsFor= (the splash does; seen: DropInPaths empty, and with a wants link to such a unit
+# removed, the drop-in applied). On a Pi it is a folder of the root filesystem, still there (read-only)
+# when the hook runs, so it is bound back read-only from the laid-out tree, in a mount namespace of the
+# hook's own (the mount table recorded before is the container's).
+HOOK_WRAPPER = f"""\
+#!/bin/sh
+# tests/test_unit_in_container.py: stands in for {SHUTDOWN_HOOKS}/{HOOK}; runs the installed one.
+out={EDGES}
+printf 'argv=%s\\nself=%s\\nparent=%s\\n' "$*" "$$" "$PPID" > "$out/hook-context"
+for stat in /proc/[0-9]*/stat; do read -r line < "$stat" && echo "$line"; done > "$out/hook-processes"
+env > "$out/hook-environment"
+cat /proc/self/mountinfo > "$out/hook-mountinfo"
+PYTHONPATH={TEST_DIR}/tests/doubles/site \\
+STRETCHBOX_EMULATED_I2C='{{"chip": "ssd1306", "panel_log": "{EDGES}/hook-panel.jsonl"}}' \\
+unshare --mount --propagation private sh -c \\
+    'mount --bind -r "$0/opt/stretchbox" /opt/stretchbox && exec "$0{SHUTDOWN_HOOKS}/{HOOK}" "$@"' \\
+    {INSTALLED} "$@" 2> "$out/hook-stderr"
+echo "$?" > "$out/hook-exit"
 """
 
 PROBE_DROPIN = f"""\
@@ -530,9 +598,20 @@ def container(tmp_path_factory):
     (units / "sysinit.target.wants" / wanted[0]).symlink_to(f"../{SPLASH_TEMPLATE}")
     (units / f"{SPLASH_TEMPLATE}.d").mkdir()
     (units / f"{SPLASH_TEMPLATE}.d/50-test-in-container.conf").write_text(SPLASH_DROPIN)
+    # The shutdown hook: the installed folder (the hook, as laid out) is run by a wrapper of the same name.
+    hooks = base / "system-shutdown"
+    hooks.mkdir(mode=0o755)
+    (hooks / HOOK).write_text(HOOK_WRAPPER)
+    (hooks / HOOK).chmod(0o755)
+    assert [p.name for p in (root / SHUTDOWN_HOOKS.lstrip("/")).iterdir()] == [HOOK]
     edges = base / "edges"
     edges.mkdir()
     edges.chmod(0o1777)
+    for where in KEPT_MOUNTED:
+        mount_unit = subprocess.run(["systemd-escape", "--path", "--suffix=mount", where], check=True,
+                                    capture_output=True, text=True, timeout=10).stdout.strip()
+        (units / f"{mount_unit}.d").mkdir()
+        (units / f"{mount_unit}.d/50-kept-to-the-end.conf").write_text(KEEP_MOUNTED)
 
     # Probe units: the installed unit file under other names, each with its drop-in.
     gpiochip_major = free_char_major()
@@ -587,6 +666,8 @@ def container(tmp_path_factory):
             f"--bind={journal_dir}:/var/log/journal",
             f"--bind-ro={ROOT}/tests:{TEST_DIR}/tests",
             f"--bind={fixtures}:{TEST_DIR}/fixtures",
+            f"--bind-ro={hooks}:{SHUTDOWN_HOOKS}",
+            f"--bind-ro={root}:{INSTALLED}",
             f"--bind={edges}:{EDGES}",
             "-b", "systemd.firstboot=off", "systemd.log_level=debug"]
     env = {**os.environ, "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"}
@@ -728,7 +809,7 @@ def make_device_nodes(container: Container) -> dict[str, str]:
 
 
 def edge_log(container: Container, name: str) -> list[dict]:
-    """A panel log of the splash (its own process, so its own emulated panel)."""
+    """A panel log of the splash or of the shutdown hook (each its own process, so its own emulated panel)."""
     log = container.edges / name
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
@@ -970,3 +1051,59 @@ def test_power_off_from_the_menu_as_the_service_user_through_polkit(container):
     last = container.panel()[-1]
     assert last["lit"] and shown(last).tobytes() == render(final_frame("powering-off", "goodbye")).tobytes()
 
+
+# Filesystems that live in RAM or are the kernel's own views: nothing on them survives a power cut anyway.
+RAM_OR_KERNEL = {"tmpfs", "proc", "sysfs", "cgroup2", "devpts", "mqueue", "hugetlbfs", "fusectl"}
+
+
+def test_after_the_power_off_the_installed_hook_drew_safe_to_unplug_last(container):
+    """After the power-off above (no second boot): systemd-shutdown ran the installed hook ("poweroff")."""
+    from stretchbox.cli import final_frame, safe_to_unplug_frame
+    from stretchbox.render import render
+
+    assert container.proc.poll() == 0, "runs after test_power_off_from_the_menu_as_the_service_user_through_polkit"
+    edges = container.edges
+    context = dict(line.split("=", 1) for line in (edges / "hook-context").read_text().splitlines())
+    assert context["argv"] == "poweroff"
+    assert ((edges / "hook-exit").read_text(), (edges / "hook-stderr").read_text()) == ("0\n", "")
+    # Run by systemd-shutdown, PID 1 after the manager exec'd it (every unit stopped), through its
+    # executor; every other process of the container gone (killed by systemd-shutdown before the hooks).
+    processes = {int(pid): (comm, int(ppid)) for pid, comm, ppid in
+                 re.findall(r"^(\d+) \((.*)\) \S (\d+) ", (edges / "hook-processes").read_text(), re.M)}
+    me, executor = int(context["self"]), int(context["parent"])
+    assert processes.keys() == {1, executor, me}, processes
+    assert processes[1][0] == "systemd-shutdow" and processes[executor][1] == 1 and processes[me][1] == executor
+    # systemd-shutdown's environment has no emulated bus: only the wrapper gives the hook one.
+    assert "STRETCHBOX_EMULATED_I2C" not in (edges / "hook-environment").read_text()
+
+    # The panel: the service's last frame was SHUTTING DOWN (the test above); SAFE TO UNPLUG came after
+    # it, from the hook, and nothing came after that. (Each log is one process's emulated panel; the
+    # replay starts with luma's init, so the panel is blank for one frame in between.)
+    service = container.panel()
+    assert shown(service[-1]).tobytes() == render(final_frame("powering-off", "goodbye")).tobytes()
+    hook = edge_log(container, "hook-panel.jsonl")
+    splash = edge_log(container, "splash-panel.jsonl")
+    assert hook and service[-1]["t"] < hook[0]["t"] and max(f["t"] for f in splash) < service[0]["t"]
+    last = max(service + splash + hook, key=lambda f: f["t"])
+    assert last is hook[-1] and last["lit"]
+    assert shown(last).tobytes() == render(safe_to_unplug_frame()).tobytes()
+
+    # "Only when true", as far as a container shows it. When the hook ran, every mount PID 1 manages was
+    # gone (umount.target): the state folder the service writes, /tmp, /etc's binds, /opt/stretchbox ...
+    mounts = mount_table((edges / "hook-mountinfo").read_text())
+    where = {m["where"] for m in mounts}
+    assert not where & {STATE, "/tmp", "/opt/stretchbox", "/etc/stretchbox", "/etc/systemd/system",
+                        f"{TEST_DIR}/fixtures"}, where
+    # ... and what is still writable is in RAM (the container's root: --volatile=yes; /run; /dev) or the
+    # kernel's, except: the test's own log folder; the journal's bind, which PID 1 could not unmount
+    # (journald writes there until systemd-shutdown kills it); nspawn's own files under its read-only
+    # /run/host. Every other file system is read-only (/usr, the hooks' folder, the laid-out tree).
+    writable = sorted(m["where"] for m in mounts if "rw" in m["options"] and m["fstype"] not in RAM_OR_KERNEL)
+    assert writable == sorted([EDGES, "/var/log/journal", "/run/host/os-release", "/run/host/incoming"]), writable
+    assert next(m for m in mounts if m["where"] == "/")["fstype"] == "tmpfs"
+    journal = subprocess.run(["journalctl", "-D", str(container.journal_dir), "-o", "cat", "--no-pager"],
+                             capture_output=True, text=True, timeout=60).stdout
+    assert "Failed unmounting var-log-journal.mount" in journal
+    # Not shown here: systemd-shutdown unmounts or remounts read-only what is left (the root, the journal)
+    # before it runs the hooks, but skips that in a container (src/shutdown/shutdown.c: need_umount =
+    # !in_container). On a Pi that step is what makes the root read-only before SAFE TO UNPLUG.
