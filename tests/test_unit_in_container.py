@@ -590,15 +590,16 @@ def container(tmp_path_factory):
     # /dev/i2c-1; the installed rule tags it for systemd, whose device unit then wants what the rule's
     # ENV{SYSTEMD_WANTS} names. udev does not run in a container, so that want is applied here from the
     # rule's own text: the instance it names joins the boot's first transaction through a wants link
-    # (Wants= orders nothing), and starts as soon as its own dependencies let it, never later than a Pi's
-    # udev would start it. (Started by hand with systemctl instead, it would show nothing about boot order.)
+    # (Wants= orders nothing), and starts as soon as its own dependencies let it: the earliest the unit
+    # allows. udev's want can only come as early or later, since the start job waits for the same
+    # dependencies. (Started by hand with systemctl, it would show nothing about boot order.)
     wanted = udev_wants(SPLASH_RULE, "i2c-dev", "i2c-1")
     assert wanted == ["stretchbox-splash@i2c-1.service"]
     (units / "sysinit.target.wants").mkdir(exist_ok=True)
     (units / "sysinit.target.wants" / wanted[0]).symlink_to(f"../{SPLASH_TEMPLATE}")
     (units / f"{SPLASH_TEMPLATE}.d").mkdir()
     (units / f"{SPLASH_TEMPLATE}.d/50-test-in-container.conf").write_text(SPLASH_DROPIN)
-    # The shutdown hook: the installed folder (the hook, as laid out) is run by a wrapper of the same name.
+    # The shutdown hook: the laid-out one is run by a wrapper of the same name (HOOK_WRAPPER).
     hooks = base / "system-shutdown"
     hooks.mkdir(mode=0o755)
     (hooks / HOOK).write_text(HOOK_WRAPPER)
