@@ -10,9 +10,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Reinstall when the project's metadata changes; the install is editable, so source edits need nothing.
+# setuptools tells every editable install of a layout like ours (package-dir maps three folders) to
+# mind same-named folders in the working directory, as a warning; it is information only: hidden.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[emulator,test]'
+	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install --quiet -e '.[emulator,test]'
 	touch $(STAMP)
 
 ## run: the default routine in real time on this machine (terminal display, space = A, n = B, q = quit)
@@ -40,12 +42,9 @@ bench: $(STAMP)
 golden: $(STAMP)
 	$(BIN)/python -m pytest -q tests --update-golden
 
-## screens: the README's GIF and screen sheet, made by `stretchbox simulate`
+## screens: the README's GIF and screen sheet, made by `stretchbox simulate` (arguments in tools/screens.py)
 screens: $(STAMP)
-	$(BIN)/stretchbox simulate --gif docs/post-run.gif \
-	    --press 20:a --press 24:a --press 100:b --press 200:b:1.2
-	$(BIN)/stretchbox simulate --sheet docs/screens.png \
-	    --press 20:a --press 24:a --press 100:b --press 150:ab:3.2 --press 155:b --press 170:a:2.2
+	$(BIN)/python tools/screens.py docs
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info device/*.egg-info

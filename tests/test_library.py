@@ -8,6 +8,7 @@ import io
 import os
 import random
 import re
+import select
 import signal
 import struct
 import time
@@ -551,19 +552,31 @@ def test_killed_at_random_points_the_library_is_old_or_new(tmp_path, library):
     seen = {"a": 0, "b": 0}
     kills = 250
     for i in range(kills):
+        done_r, done_w = os.pipe()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # fork in a process that may have threads
             pid = os.fork()
-        if pid == 0:  # the child: import forever until killed
+        if pid == 0:  # the child: import forever until killed, one byte on the pipe after each import
             try:
+                os.close(done_r)
                 while True:
                     import_routines(b, library, write_report=False)
+                    os.write(done_w, b"b")
                     import_routines(a, library, write_report=False)
+                    os.write(done_w, b"a")
             finally:
                 os._exit(0)
-        time.sleep(rng.uniform(0, 2.5 * one_import))
+        os.close(done_w)
+        # Kill after 0, 1 or 2 finished imports plus a random part of the next one: the kills land on
+        # both sides of each switch whatever the machine's load (a fixed delay did not, in a forked child).
+        for _ in range(rng.randint(0, 2)):
+            ready, _, _ = select.select([done_r], [], [], 30)
+            assert ready, "the importing child made no progress in 30 s"
+            os.read(done_r, 1)
+        time.sleep(rng.uniform(0, 1.2 * one_import))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
+        os.close(done_r)
         now = contents(library)
         assert now in (state_a, state_b), f"kill {i}: a mix: {sorted(now)}"
         seen["a" if now == state_a else "b"] += 1

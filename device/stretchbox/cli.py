@@ -307,8 +307,8 @@ def cmd_routines(args: argparse.Namespace) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    import dataclasses
-
+    """``stretchbox config``: the config in effect as YAML that ``config --check`` accepts."""
+    from .adapters.configyaml import dump_config
     from .adapters.files import display_path
     from .config import DEFAULT_PATH
 
@@ -319,9 +319,7 @@ def cmd_config(args: argparse.Namespace) -> int:
         print(f"ok: {source}")
         return EXIT_OK
     print(f"# {source}")
-    for section, value in dataclasses.asdict(config).items():
-        if section != "source":
-            print(f"{section}: {value}")
+    print(dump_config(config), end="")
     return EXIT_OK
 
 
@@ -672,8 +670,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             pin.drive_low() if down else pin.drive_high()
 
         keyboard = Keyboard(inbox, edge=edge)
-        print(HELP, file=sys.stderr)
+        if not getattr(display, "shows_keys", False):  # the terminal panel has them below it
+            print(HELP, file=sys.stderr)
         keyboard.start()
+    elif factory is not None and sys.stdin.isatty():
+        print("no keys: stretchbox is not in the terminal's foreground (under timeout, or with &)", file=sys.stderr)
     if args.start:
         from .core.gestures import A, Pressed, Released
 
@@ -748,6 +749,19 @@ def open_display(name: str | None, config) -> DisplayChoice:
 
     d = config.display
     render = memo_render(Renderer(d.frame_size).render)  # the panel's size, turned as luma turns it
+    if name == "terminal":  # pixel-exact, in this terminal; no pygame needed
+        from .adapters.terminal import TerminalPanel
+
+        terminal: list = []
+
+        def open_terminal():  # the frame as rendered: upright, as a person sees a panel mounted on its side
+            if not terminal:
+                width, height = d.frame_size
+                terminal.append(TerminalPanel(sys.stdout, width=width, height=height, help=_key_help()))
+            return terminal[0]
+        choice = DisplayChoice(open=open_terminal, render=render, close=lambda: terminal and terminal[0].cleanup())
+        choice.shows_keys = True  # cmd_run prints no help line of its own
+        return choice
     if name in displays.EMULATORS:
         try:
             import luma.emulator.device  # noqa: F401 - only to say what is missing
@@ -774,22 +788,30 @@ def open_display(name: str | None, config) -> DisplayChoice:
                 raise UsageError(f"--display: {problem} (the config's size)")
         panel = d if name == "config" else dataclasses.replace(d, driver=name)
         return DisplayChoice(open=lambda: displays.device_from_config(panel), render=render)
-    raise UsageError(f"unknown display {name!r}: config, {', '.join(DRIVERS)}, "
+    raise UsageError(f"unknown display {name!r}: config, {', '.join(DRIVERS)}, terminal, "
                      f"{', '.join(displays.EMULATORS)} or text")
 
 
+def _key_help() -> tuple[str, ...]:
+    from .adapters.keyboard import HELP, SHORT_HELP, Keyboard
+
+    return (HELP, SHORT_HELP) if Keyboard.available() else ("no keys: stdin is not this terminal's foreground",)
+
+
 def _terminal_or_text(display) -> str:
-    """The emulated panel when the terminal can hold it (one text row per two pixel rows), else a text log."""
+    """The emulated panel when the terminal can hold it exactly (half blocks, else braille), else a text log."""
     import shutil
+
+    from .adapters.terminal import choose_layout, needed
 
     if not sys.stdout.isatty():
         return "text"
-    size = shutil.get_terminal_size()
-    if size.columns >= display.width and size.lines >= display.height // 2 + 2:
+    size, (width, height) = shutil.get_terminal_size(), display.frame_size
+    if choose_layout(size.columns, size.lines, width, height, _key_help()):
         return "terminal"
-    print(f"terminal is {size.columns}x{size.lines}; the emulated panel needs {display.width}x"
-          f"{display.height // 2 + 2}: showing a text log (or enlarge it, or use --display pygame)",
-          file=sys.stderr)
+    print(f"terminal is {size.columns}x{size.lines}; the emulated panel needs "
+          f"{needed(width, height, _key_help())}: showing a text log "
+          "(or enlarge it, or use --display pygame)", file=sys.stderr)
     return "text"
 
 

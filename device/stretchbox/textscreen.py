@@ -1,7 +1,8 @@
 """A readable text log of the screens, for a terminal or a pipe with no display.
 
-One line whenever what the screen says changes, plus the countdown every
-ten seconds and its last three: enough to follow a routine from a log.
+One line whenever what the screen says changes, so every second of a
+countdown gets its own line (``HOLD  30 LEFT``, ``HOLD  29 LEFT``, ...): a log
+that moves like the panel does, never one that looks frozen for ten seconds.
 """
 
 from __future__ import annotations
@@ -24,17 +25,29 @@ def describe(frame: Frame) -> str:
         return (f"{frame.title}  {frame.name}: {frame.completed} of {frame.count} done, "
                 f"{frame.skipped} skipped, {clock_text(frame.duration)}")
     if frame.screen in ("error", "message", "splash"):
-        return f"{frame.title}  {frame.text}".rstrip()
+        counting = f" ({frame.seconds} s)" if frame.seconds is not None else ""  # the power menu counts down
+        return f"{frame.title}  {frame.text}{counting}".rstrip()
     label = frame.title or frame.screen.upper()
     return f"{label:<12}{secs}{side}  {frame.name}{where}"
 
 
 class TextScreen:
-    """An App output that prints screen changes."""
+    """An App output that prints a line whenever the screen's line changes (each second of a countdown).
+
+    >>> import io
+    >>> from .core.frame import Frame
+    >>> out = io.StringIO()
+    >>> screen = TextScreen(out)
+    >>> for t, s in ((0.0, 30), (0.5, 30), (1.0, 29)):
+    ...     screen.frame(Frame("hold", title="HOLD", name="Calf", side="left", seconds=s), t)
+    >>> print(out.getvalue(), end="")
+    HOLD          30 LEFT  Calf
+    HOLD          29 LEFT  Calf
+    """
 
     def __init__(self, out: TextIO):
         self.out = out
-        self._last: tuple | None = None
+        self._last: str | None = None
 
     def effects(self, effects: list[Effect], now: float) -> None:
         pass
@@ -43,13 +56,8 @@ class TextScreen:
         return None
 
     def frame(self, frame: Frame, now: float) -> None:
-        key = (frame.screen, frame.name, frame.side, frame.title, frame.text)
-        ticking = frame.seconds is not None and (frame.seconds % 10 == 0 or frame.seconds <= 3)
-        if key != self._last or (ticking and frame.screen in ("hold", "lead-in")
-                                 and self._last_seconds != frame.seconds):
-            self.out.write(describe(frame) + "\n")
+        line = describe(frame)
+        if line != self._last:
+            self.out.write(line + "\n")
             self.out.flush()
-        self._last = key
-        self._last_seconds = frame.seconds
-
-    _last_seconds: int | None = None
+        self._last = line

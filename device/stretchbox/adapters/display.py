@@ -37,7 +37,8 @@ MONOCHROME = ("ssd1306", "sh1106", "ssd1309", "ssd1305", "ssd1315", "ssd1316", "
 GREYSCALE = ("ssd1322", "ssd1322_nhd", "ssd1325", "ssd1327", "ssd1362", "ssd1363")
 COLOUR = ("ssd1331", "ssd1351")
 DRIVERS = MONOCHROME + GREYSCALE + COLOUR
-EMULATORS = {"terminal": "asciiblock", "asciiblock": "asciiblock", "asciiart": "asciiart", "pygame": "pygame",
+# luma.emulator's devices (they need pygame); the pixel-exact "terminal" display is adapters/terminal.py.
+EMULATORS = {"asciiblock": "asciiblock", "asciiart": "asciiart", "pygame": "pygame",
              "capture": "capture", "gifanim": "gifanim"}
 
 
@@ -239,7 +240,7 @@ def emulator(name: str, *, width: int = 128, height: int = 64, rotate: int = 0):
 
     cls = getattr(em, EMULATORS[name])
     return cls(width=width, height=height, rotate=rotate, mode="1", transform="none", scale=1) \
-        if name in ("terminal", "asciiblock", "asciiart") else cls(width=width, height=height, rotate=rotate, mode="1")
+        if name in ("asciiblock", "asciiart") else cls(width=width, height=height, rotate=rotate, mode="1")
 
 
 def decode_gddram(data: bytes, width: int = 128, height: int = 64) -> Image.Image:
