@@ -27,6 +27,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -95,8 +96,9 @@ GAPS: dict[str, Gap] = {
         f"{MAX_DURATION} s is arithmetic, not a pattern", _good(defaults={"rest": "61m"}),
         lambda p, data: "s limit" in p.message and isinstance(at(data, p.path), str)),
     "duration text too long": Gap(
-        f"the validator reads at most {MAX_DURATION_TEXT} characters of a duration (its pattern runs on bounded "
-        "text); a pattern could count them only with a lookahead editors' engines differ on",
+        f"the validator reads at most {MAX_DURATION_TEXT} characters of a duration once trimmed (a guard: its "
+        "pattern never runs on hostile text); no real duration is that long, and counting trimmed characters "
+        "in a pattern would make it far harder to read than the rule",
         _good(defaults={"rest": "0" * 25 + "5"}),
         lambda p, data: isinstance(v := at(data, p.path), str) and len(v.strip()) > MAX_DURATION_TEXT),
     "invisible characters in text": Gap(
@@ -107,18 +109,19 @@ GAPS: dict[str, Gap] = {
     "a cue step with a decimal point": Gap(
         "JSON Schema's integer includes 400.0; the validator wants on/off times written as whole numbers",
         _good(cues={"go": [400.0, 100]}),
-        lambda p, data: p.message.startswith("cue '") and any(isinstance(v, float) for v in at(data, p.path) or ()
-                                                              if isinstance(at(data, p.path), list))),
+        lambda p, data: p.message.startswith("cue '") and isinstance(steps := at(data, p.path), list)
+        and any(isinstance(v, float) for v in steps)),
     # Rules outside one file's data: both accept these examples, something else reports them.
     "an icon file that must exist": Gap(
         "whether shoulder.png is beside the routine is a question for the file system: `stretchbox validate` "
-        "and `import` warn about it, in the same words", _stretch(icon="shoulder"), None),
+        "and `import` warn about it, in the same words (tests/test_routine_files.py)", _stretch(icon="shoulder"),
+        None),
     "routine names unique on the device": Gap(
         "two files naming their routines alike, or a routine named like the built-in one, are each valid "
-        "alone; `import` rejects the second", _good(name="Post-run stretches"), None),
+        "alone; `import` rejects the second (test below)", _good(name="Post-run stretches"), None),
     "YAML rules": Gap(
         "duplicate keys, tags, aliases, merge keys, size and encoding are refused by the YAML loader before "
-        "any data exists; a schema sees only the data", _good(), None),
+        "any data exists; a schema sees only the data (test below)", {**_good(), "name": "B"}, None),
 }
 
 
@@ -139,6 +142,26 @@ def test_each_gap_is_real(name):
         assert problems == []  # ...and so does the validator: the rule lives elsewhere
     else:
         assert problems and explained(problems, gap.example) == name, problems
+
+
+def test_yaml_rules_are_the_loaders_not_the_schemas():
+    """A duplicate key: plain YAML keeps the last value and both judges accept the data; the loader refuses."""
+    text = "schema: 1\nname: A\nname: B\nstretches: [{name: Calf, icon: calf}]\n"
+    data = yaml.safe_load(text)
+    assert data == GAPS["YAML rules"].example and _data(text) is REFUSED
+
+
+def test_names_unique_on_the_device_are_the_imports_rule(tmp_path):
+    from stretchbox.adapters.library import import_routines
+
+    folder = tmp_path / "stick" / "stretchbox"
+    folder.mkdir(parents=True)
+    for file in ("a.yaml", "b.yaml"):
+        (folder / file).write_text("schema: 1\nname: Same\nstretches: [{name: Calf, icon: calf}]\n")
+    assert all(_agree(load(folder / f).data) == "valid" for f in ("a.yaml", "b.yaml"))
+    report = import_routines(tmp_path / "stick", tmp_path / "library", write_report=False)
+    assert [r.file for r in report.imported] == ["a.yaml"]
+    assert [p.message for p in report.rejected] == ["routine name 'Same' is already used by a.yaml"]
 
 
 # ---------------------------------------------------------------- what both must accept
