@@ -15,17 +15,18 @@ Rules, all in one place:
   (first side), switch, hold (second side), rest; one hold without sides; no
   rest after the last stretch, so the plan always ends with a hold. Steps of
   0 s are left out of the plan; holds never are.
-* Inputs: ``A press``/``B press`` (released before the button's hold
-  threshold), ``A hold`` (A held to its longest threshold: 2 s, or 3 s with
-  one button), ``A short hold`` (one-button mode: A released between 1 s and
-  3 s), ``B hold`` (1 s), ``A+B hold`` (both buttons held 3 s: neither
-  counts on its own), and the timeouts: ``step ends``, ``countdown`` (each of
+* Inputs (gestures: see gestures.py; the seconds are the defaults):
+  ``A press``/``B press`` (released before the button's hold threshold),
+  ``A hold`` (A held to its longest threshold: 2 s, or 3 s with one button),
+  ``A short hold`` (one-button mode: A released between 1 s and 3 s),
+  ``B hold`` (1 s), ``A+B hold`` (both buttons held 3 s: neither counts on
+  its own), and the timeouts: ``step ends``, ``countdown`` (each of
   the last 3 whole seconds of a hold), ``lead-in ends``, ``pause timeout``
   (``pause_timeout`` s alone in a pause), ``menu timeout`` (10 s without an
   answer), ``power-off fails`` (still running 60 s after powering off).
 * A timeout is scheduled only where the table has an entry for it. A gesture
-  with no entry does nothing (reported as action ``none``); a timeout or any
-  other input with no entry raises ``IllegalTransition``.
+  with no entry does nothing (reported as action ``none``); a timeout with
+  no entry is a bug and raises ``IllegalTransition``.
 * A cell may list outcomes with a guard each (``when``); the first whose
   guard holds is taken, and the last has none. ``do`` names the handler when
   it differs from the action reported (``back`` is three handlers).
