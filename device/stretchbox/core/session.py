@@ -172,56 +172,26 @@ class Then:
 Where = tuple[State, Phase | None]
 Cell = tuple[Then, ...]
 
+# Cells that recur, named once. ``_X_RUNNING`` / ``_X_PAUSED``: the same move, staying running or paused.
+_PAUSE = (Then(Action.PAUSE, PAUSED),)
 _STOP = (Then(Action.STOP, DONE),)
-_MENU = (Then(Action.POWER_MENU, CONFIRM_OFF),)
-_MENU_PAUSING = (Then(Action.POWER_MENU, CONFIRM_OFF, do=Action.PAUSE_FOR_MENU),)
 _SKIP_RUNNING = (Then(Action.SKIP, DONE, when=Guard.LAST_SIDE), Then(Action.SKIP, RUNNING))
 _SKIP_PAUSED = (Then(Action.SKIP, DONE, when=Guard.LAST_SIDE), Then(Action.SKIP, PAUSED))
+_BACK_RUNNING = (Then(Action.BACK, RUNNING, do=Action.PREVIOUS_SIDE),)
+_BACK_PAUSED = (Then(Action.BACK, PAUSED, do=Action.PREVIOUS_SIDE),)
+_BACK_IN_HOLD_RUNNING = (Then(Action.BACK, RUNNING, when=Guard.HOLD_UNDER_WAY, do=Action.RESTART_HOLD),) \
+    + _BACK_RUNNING
+_BACK_IN_HOLD_PAUSED = (Then(Action.BACK, PAUSED, when=Guard.HOLD_UNDER_WAY, do=Action.RESTART_HOLD),) \
+    + _BACK_PAUSED
+_MENU = (Then(Action.POWER_MENU, CONFIRM_OFF),)
+_MENU_PAUSING = (Then(Action.POWER_MENU, CONFIRM_OFF, do=Action.PAUSE_FOR_MENU),)
+_NEXT_STEP = (Then(Action.NEXT_STEP, RUNNING),)
+_RESUME = (Then(Action.RESUME, RUNNING),)
 _CANCEL = (Then(Action.CANCEL, PAUSED, when=Guard.FROM_PAUSED), Then(Action.CANCEL, DONE, when=Guard.FROM_DONE),
            Then(Action.CANCEL, IDLE))
 
-
-def _back(stay: State, phase: Phase) -> Cell:
-    if phase is HOLD:
-        return (Then(Action.BACK, stay, when=Guard.HOLD_UNDER_WAY, do=Action.RESTART_HOLD),
-                Then(Action.BACK, stay, do=Action.PREVIOUS_SIDE))
-    if phase is REST:
-        return (Then(Action.BACK, stay, do=Action.RESTART_SIDE),)
-    return (Then(Action.BACK, stay, do=Action.PREVIOUS_SIDE),)
-
-
-def _running(phase: Phase) -> dict[Input, Cell]:
-    row = {
-        Input.A_PRESS: (Then(Action.PAUSE, PAUSED),),
-        Input.A_HOLD: _STOP,
-        Input.A_SHORT_HOLD: _SKIP_RUNNING,
-        Input.B_PRESS: _SKIP_RUNNING,
-        Input.B_HOLD: _back(RUNNING, phase),
-        Input.CHORD: _MENU_PAUSING,
-        Input.STEP_ENDS: (Then(Action.NEXT_STEP, RUNNING),),
-    }
-    if phase is HOLD:
-        row[Input.STEP_ENDS] = (Then(Action.COMPLETE, DONE, when=Guard.LAST_STEP), Then(Action.HOLD_DONE, RUNNING))
-        row[Input.COUNTDOWN] = (Then(Action.COUNT, RUNNING),)
-    return row
-
-
-def _paused(phase: Phase) -> dict[Input, Cell]:
-    resume: Cell = (Then(Action.RESUME, RUNNING),)
-    if phase is HOLD:
-        resume = (Then(Action.RESUME, RUNNING, when=Guard.NO_LEAD_IN), Then(Action.RESUME, LEAD_IN))
-    return {
-        Input.A_PRESS: resume,
-        Input.A_HOLD: _STOP,
-        Input.A_SHORT_HOLD: _SKIP_PAUSED,
-        Input.B_PRESS: _SKIP_PAUSED,
-        Input.B_HOLD: _back(PAUSED, phase),
-        Input.CHORD: _MENU,
-        Input.PAUSE_TIMEOUT: _STOP,
-    }
-
-
-# Every transition of the session. Gestures missing from a row do nothing; see the rules above.
+# Every transition of the session, one row per state (and phase of a routine under way).
+# Gestures missing from a row do nothing; see the rules above, and docs/session.md.
 TABLE: dict[Where, dict[Input, Cell]] = {
     (IDLE, None): {
         Input.A_PRESS: (Then(Action.START, RUNNING),),
@@ -229,17 +199,55 @@ TABLE: dict[Where, dict[Input, Cell]] = {
         Input.A_SHORT_HOLD: (Then(Action.NEXT_ROUTINE, IDLE),),  # one button: A's 1 s hold is B's press
         Input.CHORD: _MENU,
     },
-    **{(RUNNING, phase): _running(phase) for phase in Phase},
-    (LEAD_IN, HOLD): {  # a resumed hold; a lead-in only ever leads into a hold
-        Input.A_PRESS: (Then(Action.PAUSE, PAUSED),),
-        Input.A_HOLD: _STOP,
-        Input.A_SHORT_HOLD: _SKIP_RUNNING,
-        Input.B_PRESS: _SKIP_RUNNING,
-        Input.B_HOLD: _back(RUNNING, HOLD),
+    (RUNNING, PREPARE): {
+        Input.A_PRESS: _PAUSE, Input.A_HOLD: _STOP, Input.A_SHORT_HOLD: _SKIP_RUNNING,
+        Input.B_PRESS: _SKIP_RUNNING, Input.B_HOLD: _BACK_RUNNING, Input.CHORD: _MENU_PAUSING,
+        Input.STEP_ENDS: _NEXT_STEP,
+    },
+    (RUNNING, HOLD): {
+        Input.A_PRESS: _PAUSE, Input.A_HOLD: _STOP, Input.A_SHORT_HOLD: _SKIP_RUNNING,
+        Input.B_PRESS: _SKIP_RUNNING, Input.B_HOLD: _BACK_IN_HOLD_RUNNING, Input.CHORD: _MENU_PAUSING,
+        Input.STEP_ENDS: (Then(Action.COMPLETE, DONE, when=Guard.LAST_STEP), Then(Action.HOLD_DONE, RUNNING)),
+        Input.COUNTDOWN: (Then(Action.COUNT, RUNNING),),
+    },
+    (RUNNING, SWITCH): {
+        Input.A_PRESS: _PAUSE, Input.A_HOLD: _STOP, Input.A_SHORT_HOLD: _SKIP_RUNNING,
+        Input.B_PRESS: _SKIP_RUNNING, Input.B_HOLD: _BACK_RUNNING, Input.CHORD: _MENU_PAUSING,
+        Input.STEP_ENDS: _NEXT_STEP,
+    },
+    (RUNNING, REST): {
+        Input.A_PRESS: _PAUSE, Input.A_HOLD: _STOP, Input.A_SHORT_HOLD: _SKIP_RUNNING,
+        Input.B_PRESS: _SKIP_RUNNING, Input.B_HOLD: (Then(Action.BACK, RUNNING, do=Action.RESTART_SIDE),),
         Input.CHORD: _MENU_PAUSING,
+        Input.STEP_ENDS: _NEXT_STEP,
+    },
+    (LEAD_IN, HOLD): {  # a resumed hold; a lead-in only ever leads into a hold
+        Input.A_PRESS: _PAUSE, Input.A_HOLD: _STOP, Input.A_SHORT_HOLD: _SKIP_RUNNING,
+        Input.B_PRESS: _SKIP_RUNNING, Input.B_HOLD: _BACK_IN_HOLD_RUNNING, Input.CHORD: _MENU_PAUSING,
         Input.LEAD_IN_ENDS: (Then(Action.GO, RUNNING),),
     },
-    **{(PAUSED, phase): _paused(phase) for phase in Phase},
+    (PAUSED, PREPARE): {
+        Input.A_PRESS: _RESUME, Input.A_HOLD: _STOP, Input.A_SHORT_HOLD: _SKIP_PAUSED,
+        Input.B_PRESS: _SKIP_PAUSED, Input.B_HOLD: _BACK_PAUSED, Input.CHORD: _MENU,
+        Input.PAUSE_TIMEOUT: _STOP,
+    },
+    (PAUSED, HOLD): {
+        Input.A_PRESS: (Then(Action.RESUME, RUNNING, when=Guard.NO_LEAD_IN), Then(Action.RESUME, LEAD_IN)),
+        Input.A_HOLD: _STOP, Input.A_SHORT_HOLD: _SKIP_PAUSED,
+        Input.B_PRESS: _SKIP_PAUSED, Input.B_HOLD: _BACK_IN_HOLD_PAUSED, Input.CHORD: _MENU,
+        Input.PAUSE_TIMEOUT: _STOP,
+    },
+    (PAUSED, SWITCH): {
+        Input.A_PRESS: _RESUME, Input.A_HOLD: _STOP, Input.A_SHORT_HOLD: _SKIP_PAUSED,
+        Input.B_PRESS: _SKIP_PAUSED, Input.B_HOLD: _BACK_PAUSED, Input.CHORD: _MENU,
+        Input.PAUSE_TIMEOUT: _STOP,
+    },
+    (PAUSED, REST): {
+        Input.A_PRESS: _RESUME, Input.A_HOLD: _STOP, Input.A_SHORT_HOLD: _SKIP_PAUSED,
+        Input.B_PRESS: _SKIP_PAUSED, Input.B_HOLD: (Then(Action.BACK, PAUSED, do=Action.RESTART_SIDE),),
+        Input.CHORD: _MENU,
+        Input.PAUSE_TIMEOUT: _STOP,
+    },
     (DONE, None): {
         Input.A_PRESS: (Then(Action.DISMISS, IDLE),),
         Input.B_PRESS: (Then(Action.DISMISS, IDLE),),
@@ -537,13 +545,13 @@ class Session:
             return Input.A_SHORT_HOLD if short <= g.seconds < long_ else Input.A_HOLD
         return {A: Input.A_HOLD, B: Input.B_HOLD}.get(g.button)
 
-    def outcome(self, input: Input | None, t: float) -> Then | None:
+    def outcome(self, what: Input | None, t: float) -> Then | None:
         """The table's outcome for ``input`` here at ``t``: the first whose guard holds (None: a gesture
         with no entry). "What does a B hold do during a rest?" is ``outcome(Input.B_HOLD, t)`` there."""
-        cell = TABLE[self.where].get(input) if input is not None else None
+        cell = TABLE[self.where].get(what) if what is not None else None
         if cell is None:
-            if input in TIMEOUTS:
-                raise IllegalTransition(f"{input} in {self.where}")
+            if what in TIMEOUTS:
+                raise IllegalTransition(f"{what} in {where_label(self.where)}")
             return None
         return next(then for then in cell if then.when is None or GUARDS[then.when](self, t))
 
