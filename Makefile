@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint unit wheel-check bench golden screens clean
+.PHONY: run test lint unit wheel-check bench golden session-doc screens clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ bench: $(STAMP)
 ## golden: re-render the golden screen images after a deliberate change
 golden: $(STAMP)
 	$(BIN)/python -m pytest -q tests --update-golden
+
+## session-doc: rewrite docs/session.md, the session's transition table rendered, after changing the table
+session-doc: $(STAMP)
+	$(BIN)/python -m pytest -q tests/test_session_table.py --update-golden -k docs_session_md
 
 ## screens: the README's GIF and screen sheet, made by `stretchbox simulate` (arguments in tools/screens.py)
 screens: $(STAMP)

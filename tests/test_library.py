@@ -99,6 +99,17 @@ def test_import_stores_lowercase_names_and_loads_builtin_first(tmp_path, library
     assert "builtin" not in "".join(contents(library))  # the built-in routine is never stored
 
 
+def test_the_schema_file_beside_routines_on_a_stick_is_left_alone(tmp_path, library):
+    """The README says to copy routine.schema.json onto the stick for editors: the import ignores it."""
+    from stretchbox.core.routine_schema import FILE_NAME, routine_schema_text
+
+    text = f"# yaml-language-server: $schema={FILE_NAME}\n" + routine("Morning")
+    src = stick(tmp_path / "stick", {"morning.yaml": text, FILE_NAME: routine_schema_text()})
+    report = import_routines(src, library)
+    assert report.exit_code == 0 and report.warnings == [] and report.skipped == [], report.text()
+    assert sorted(contents(library)) == ["morning.yaml"]
+
+
 @pytest.mark.parametrize("folder", ["stretchbox", "STRETCHBOX", "StretchBox"])
 def test_folder_name_in_any_case(tmp_path, library, folder):
     src = stick(tmp_path / "stick", {"a.yaml": routine("A")}, folder=folder)

@@ -127,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     val = sub.add_parser("validate", help="check routine files or folders of them")
     val.add_argument("paths", nargs="+", type=path_arg, metavar="PATH")
+    val.add_argument("--strict", action="store_true",
+                     help="warnings (an icon file not found beside the routine) count as problems: exit 1")
     val.set_defaults(func=cmd_validate)
 
     boot = sub.add_parser("boot-frames", help="pre-render the boot splash and SAFE TO UNPLUG for the "
@@ -175,6 +177,7 @@ def _load_routines(path: Path | None):
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from .adapters.files import display_path, exists
+    from .adapters.library.importer import icon_notes
     from .adapters.routines import check_paths
     from .core.frame import clock_text
 
@@ -182,15 +185,27 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(map(display_path, missing))}")
     result = check_paths(args.paths)
+    notes, warned = [], 0
     for path, routine in result.routines:
+        warnings, problems = icon_notes(path, routine)  # import's own icon check, in its words
+        notes += [f"{w.file}:{w.line}:{w.col}: warning: {w.message}" for w in warnings] + [str(p) for p in problems]
+        if problems or warnings and args.strict:
+            result.bad_files += 1
+            continue
+        warned += bool(warnings)
         n = len(routine.stretches)
         print(f"ok: {display_path(path)}: {routine.name} ({n} stretch{'es' if n != 1 else ''}, "
               f"{clock_text(routine.total_seconds())})")
     for problem in result.problems:
         print(problem, file=sys.stderr)
+    for note in notes:
+        print(note, file=sys.stderr)
     if result.bad_files:
         print(f"{result.bad_files} file{'s' if result.bad_files != 1 else ''} with problems", file=sys.stderr)
         return EXIT_INVALID
+    if warned:
+        print(f"{warned} file{'s' if warned != 1 else ''} with warnings (--strict makes them problems)",
+              file=sys.stderr)
     return EXIT_OK
 
 

@@ -4,11 +4,12 @@ This module exists so that no icon file is touched while a screen is drawn: the
 loader (``routines.load_routine``) gives each stretch whose ``icon:`` is not a
 built-in name the bytes of its checked PNG (``Stretch.icon_png``), and the
 renderer only decodes those. The USB import checks the icons it copies with the
-same ``check_icon``. The name rule and the limits live in ``core.icons``.
+same ``check_icon``. The name rule is ``core.routine.ICON_NAME``; which file a name
+means, and the limits, live in ``core.icons``.
 
 Such a file came off a USB stick, so it is read defensively:
 
-* a plain file name only (``core.icons.ICON_NAME``): no folders, not hidden;
+* a plain file name only (``core.routine.ICON_NAME``): no folders, not hidden;
 * ``name`` or ``name.png`` beside the routine, matched without regard to case
   (FAT sticks mangle it), and no symbolic link (a link could point anywhere);
 * at most ``MAX_ICON_BYTES`` (256 KiB) on disk and ``MAX_ICON_SIDE`` pixels
@@ -32,8 +33,8 @@ import warnings
 from pathlib import Path
 
 from ..core.icons import BUILTIN_ICONS as CORE_ICONS
-from ..core.icons import ICON_NAME, MAX_ICON_BYTES, MAX_ICON_SIDE, icon_file_names, icon_filename
-from ..core.routine import Routine
+from ..core.icons import MAX_ICON_BYTES, MAX_ICON_SIDE, icon_file_names, icon_filename
+from ..core.routine import ICON_NAME, Routine
 from .files import read_regular
 
 # The icons the renderer draws, as a set; their names live in the core.

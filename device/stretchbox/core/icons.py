@@ -1,26 +1,21 @@
-"""THE icon rules: the built-in icon names, what an ``icon:`` value may be, and a routine's own icon limits.
+"""THE icon rules besides the name's: the built-in icon names, which file an ``icon:`` value means, and the
+limits of a routine's own icon file.
 
-Everything that decides about icons imports from here: the routine validation
-(the name rule), the loader and the USB import (which file a name means, and
-how big it may be) and the renderer (which names are built in).
+Everything that decides about icons imports from here: the loader and the USB
+import (which file a name means, and how big it may be) and the renderer (which
+names are built in). The rule for the ``icon:`` value itself is
+``core.routine.ICON_NAME`` (beside the other field rules, which the JSON Schema
+is built from).
 
 >>> [icon_filename(n) for n in ("calf2", "Calf2.PNG")]
 ['calf2.png', 'Calf2.PNG']
 >>> icon_file_names("Calf2")
 ('calf2', 'calf2.png')
->>> bool(ICON_NAME.match("../x.png")), bool(ICON_NAME.match("my-icon.png"))
-(False, True)
 """
-
-import re
 
 # The icons the renderer draws (the pictures live in assets/icons).
 BUILTIN_ICONS = ("seated-hamstring", "hip-flexor", "wide-leg-fold", "piriformis", "it-band", "calf", "generic")
-GENERIC = "generic"
-
-# An ``icon:`` value: a built-in name, or a plain file name beside the routine (no folders, not hidden).
-MAX_ICON_NAME = 64  # characters
-ICON_NAME = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_ICON_NAME - 1}}}$")
+GENERIC_ICON = "generic"  # shown for a stretch without an icon, or whose icon cannot be used
 
 # A routine's own icon file came off a USB stick: at most this big on disk, and this many pixels each way
 # (checked from the PNG header before anything is decoded).

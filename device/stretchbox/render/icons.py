@@ -25,9 +25,10 @@ import warnings
 
 from PIL import Image, ImageOps, ImageStat
 
-from ..core.icons import BUILTIN_ICONS, GENERIC, MAX_ICON_SIDE
+from ..core.icons import BUILTIN_ICONS, GENERIC_ICON, MAX_ICON_SIDE
 from .assets import Assets, default_assets
 
+GENERIC = GENERIC_ICON
 BOX = 48  # the built-in icons' size, and the default box
 
 

@@ -472,13 +472,14 @@ def _stage_icons(folder: Path, by_name: dict[str, _Entry], good: list[tuple[_Ent
             target = icon_filename(stretch.icon)
             if target in stored_icons:
                 continue
-            problem = _stage_icon(folder, by_name, target, staging, budget)
+            raw, problem = examine_icon(folder, by_name, target, budget)
             if problem is None:
+                write_durable(staging / target, raw)
                 stored_icons.add(target)
                 continue
             line, col = _icon_mark(staged, display_path(e.name), index)
             kind, message = problem
-            located = FileProblem(display_path(e.name), line, col, f"icon '{stretch.icon}': {message}")
+            located = FileProblem(display_path(e.name), line, col, icon_message(stretch.icon, message))
             (report.warnings if kind == "warning" else report.rejected).append(located)
     return stored_icons
 
@@ -490,33 +491,78 @@ def _builtin_names() -> list[tuple[Routine, str]]:
         return []
 
 
-def _stage_icon(folder: Path, by_name: dict[str, _Entry], target: str, staging: Path,
-                budget: _Budget) -> tuple[str, str] | None:
-    """Copy one icon into staging; None, or (warning|problem, message)."""
+IconVerdict = tuple[str, str]  # ("warning" | "problem", why)
+
+
+def examine_icon(folder: Path, by_name: dict[str, _Entry], target: str,
+                 budget: _Budget | None = None) -> tuple[bytes, None] | tuple[None, IconVerdict]:
+    """The icon file ``target`` beside the routines in ``folder``: (its bytes, None) when it is a sound
+    PNG, else (None, verdict): a ``warning`` when there is no such file (the generic icon is shown), a
+    ``problem`` when the file cannot be used. ``by_name`` is the folder's entries by ``fold``-ed name.
+
+    THE icon check: ``import`` stores what it returns, ``validate`` reports what it says, in the same
+    words (``icon_message``). _Fatal when the folder went away while reading.
+    """
     entry = by_name.get(fold(target))
     if entry is None:
-        return ("warning", f"{target} not found beside the routine; the generic icon is shown")
+        return None, ("warning", f"{target} not found beside the routine; the generic icon is shown")
     shown = display_path(entry.name)
     if entry.kind == "symlink":
-        return ("problem", f"{shown} is a symbolic link; copy the image itself")
+        return None, ("problem", f"{shown} is a symbolic link; copy the image itself")
     if entry.kind != "file":
-        return ("problem", f"{shown} is not a regular file")
+        return None, ("problem", f"{shown} is not a regular file")
     real = Path(os.path.realpath(entry.path))
     if real.parent != Path(os.path.realpath(folder)):
-        return ("problem", f"{shown} is outside the {FOLDER_NAME} folder")
+        return None, ("problem", f"{shown} is outside the {FOLDER_NAME} folder")
     try:
         size, raw = _read(entry.path, MAX_ICON_BYTES)
     except OSError as exc:
-        return ("problem", f"cannot read {shown}: {exc.strerror or exc}")
+        return None, ("problem", f"cannot read {shown}: {exc.strerror or exc}")
     if size > MAX_ICON_BYTES:
-        return ("problem", f"{shown} is {size:,} bytes; the limit is {MAX_ICON_BYTES:,}")
-    if not budget.take(len(raw)):
-        return ("problem", f"not read: the import reads at most {MAX_TOTAL_BYTES:,} bytes")
+        return None, ("problem", f"{shown} is {size:,} bytes; the limit is {MAX_ICON_BYTES:,}")
+    if budget is not None and not budget.take(len(raw)):
+        return None, ("problem", f"not read: the import reads at most {MAX_TOTAL_BYTES:,} bytes")
     why = check_icon(raw)
     if why:
-        return ("problem", f"{shown} {why}")
-    write_durable(staging / target, raw)
-    return None
+        return None, ("problem", f"{shown} {why}")
+    return raw, None
+
+
+def icon_message(icon: str, why: str) -> str:
+    return f"icon '{icon}': {why}"
+
+
+def icon_notes(path: Path, routine: Routine) -> tuple[list[FileProblem], list[FileProblem]]:
+    """(warnings, problems) about the icons of the routine file ``path`` (its stretches' ``icon:`` that are
+    not built in), each at the icon's line, in the words ``import`` uses. For ``stretchbox validate``."""
+    display = os.fsdecode(path)
+    custom = [(i, s.icon) for i, s in enumerate(routine.stretches) if s.icon not in BUILTIN_ICONS]
+    if not custom:
+        return [], []
+    folder = Path(path).parent
+    try:
+        entries = _scan(folder)
+    except _Fatal as exc:
+        return [], [FileProblem(display, 1, 1, f"icons not checked: {exc}")]
+    by_name: dict[str, _Entry] = {}
+    for entry in entries:
+        by_name.setdefault(fold(entry.name), entry)
+    warnings: list[FileProblem] = []
+    problems: list[FileProblem] = []
+    marks: dict[int, tuple[int, int]] = {}
+    for index, icon in custom:
+        try:
+            _, verdict = examine_icon(folder, by_name, icon_filename(icon))
+        except _Fatal as exc:
+            verdict = ("problem", str(exc))
+        if verdict is not None:
+            if not marks:  # the file is read again only when there is something to place
+                marks = {i: _icon_mark(Path(path), display, i) for i, _ in custom}
+            line, col = marks[index]
+            kind, why = verdict
+            (warnings if kind == "warning" else problems).append(FileProblem(display, line, col,
+                                                                             icon_message(icon, why)))
+    return warnings, problems
 
 
 def _keep_previous(old: Path, staging: Path, keys: list[str], names: dict[str, str],
