@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint unit wheel-check bench golden screens clean
+.PHONY: run test lint unit wheel-check bench golden session-doc screens clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +24,12 @@ run: $(STAMP)
 ## test: every check: import contracts, the test suite, the installed-wheel smoke test
 test: $(STAMP) lint unit wheel-check
 
-# Import contracts (pyproject.toml), then dead code: every name in the package used by the package
-# (names used only through getattr or by a library are in tools/vulture_allowlist.py, each with its reason).
+# Import contracts (pyproject.toml), then dead code: every name in the package used by the package or
+# by a tool (names used only through getattr or by a library are in tools/vulture_allowlist.py, each
+# with its reason).
 lint: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/vulture device/stretchbox tools/vulture_allowlist.py
+	$(BIN)/vulture device/stretchbox tools/routine_schema.py tools/vulture_allowlist.py
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
@@ -44,6 +45,10 @@ bench: $(STAMP)
 ## golden: re-render the golden screen images after a deliberate change
 golden: $(STAMP)
 	$(BIN)/python -m pytest -q tests --update-golden
+
+## session-doc: rewrite docs/session.md, the session's transition table rendered, after changing the table
+session-doc: $(STAMP)
+	$(BIN)/python -m pytest -q tests/test_session_table.py --update-golden -k docs_session_md
 
 ## screens: the README's GIF and screen sheet, made by `stretchbox simulate` (arguments in tools/screens.py)
 screens: $(STAMP)

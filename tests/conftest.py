@@ -5,10 +5,10 @@ import pytest
 
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true", default=False,
-                     help="rewrite tests/golden/*.png from the current renderer (review the diff!)")
+                     help="rewrite tests/golden/* and docs/session.md from the current code (review the diff!)")
 
 
 @pytest.fixture
 def update_golden(request) -> bool:
-    """True when the run was asked to rewrite the golden images (``--update-golden``)."""
+    """True when the run was asked to rewrite the golden files (``--update-golden``)."""
     return bool(request.config.getoption("--update-golden"))

@@ -61,7 +61,7 @@ def test_a_stick_mounted_mid_routine_changes_nothing_until_the_routine_ends(tmp_
 @pytest.mark.parametrize("after_switch", [True, False], ids=["after-the-switch", "before-the-switch"])
 def test_an_import_that_crashes_says_whether_the_library_changed(tmp_path, monkeypatch, after_switch):
     """A bug in the import (not a hostile stick) must not leave the device showing a stale library or a lie."""
-    from stretchbox.adapters import library
+    from stretchbox.adapters.library import importer as library
 
     stick = tmp_path / "stick"
     (stick / "stretchbox").mkdir(parents=True)

@@ -41,10 +41,12 @@ import pytest
 from PIL import Image
 
 from stretchbox import cli
-from stretchbox.adapters import library as lib
-from stretchbox.adapters.library import (
-    MANIFEST, MAX_ENTRIES, MAX_ROUTINE_FILES, REPORT_NAME, current_dir, fold, list_routines, made_by_device,
-    versions_dir,
+from stretchbox.adapters.library import importer as lib
+from stretchbox.adapters.library.commands import routines_command
+from stretchbox.adapters.library.importer import MAX_ENTRIES, MAX_ROUTINE_FILES
+from stretchbox.adapters.library.report import READ_ONLY_STICK, REPORT_NAME
+from stretchbox.adapters.library.store import (
+    MANIFEST, current_dir, fold, list_routines, load_library, made_by_device, versions_dir,
 )
 from stretchbox.adapters.files import display_path
 from stretchbox.adapters.routines import is_routine_name, load_builtin
@@ -247,11 +249,11 @@ def run_device(rig: Rig, capsys) -> tuple[int, str]:
     else:
         n = len(report.imported)
         assert notice.title == f"{n} ROUTINE{'S' if n != 1 else ''} IMPORTED"
-    expect_note = not report.report_written and report.folder is not None and report.report_error != lib.READ_ONLY_STICK
+    expect_note = not report.report_written and report.folder is not None and report.report_error != READ_ONLY_STICK
     assert (report.report_note() is not None) == expect_note
     if report.report_note():
         assert report.report_note() in notice.text  # the device says the report is not on the stick, and why
-    assert [r.name for r in done.routines] == [r.name for r in lib.load_library(rig.library)[0]]
+    assert [r.name for r in done.routines] == [r.name for r in load_library(rig.library)[0]]
     text = report.text()
     if report.folder:
         where = display_path(str(Path(report.folder) / REPORT_NAME))
@@ -339,7 +341,7 @@ def verify(rig: Rig, code: int, out: str, before: dict[str, bytes], case: Case |
 
     # `stretchbox routines` lists what is there, one printable line each
     listing = io.StringIO()
-    lib.routines_command(rig.library, out=listing)
+    routines_command(rig.library, out=listing)
     listed = listing.getvalue().splitlines()
     assert all(line.isprintable() for line in listed)
     infos = list_routines(rig.library)[0]

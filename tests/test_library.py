@@ -19,11 +19,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from stretchbox.adapters import library as lib
-from stretchbox.adapters.library import (
-    BUILTIN_ICONS, MANIFEST, MAX_ROUTINE_FILES, current_dir, icon_path, import_command, import_routines, list_routines,
-    load_library, routines_command, versions_dir,
-)
+from stretchbox.adapters.icons import BUILTIN_ICONS, icon_path
+from stretchbox.adapters.library import importer as lib
+from stretchbox.adapters.library import store
+from stretchbox.adapters.library.commands import import_command, routines_command
+from stretchbox.adapters.library.importer import MAX_ROUTINE_FILES, import_routines
+from stretchbox.adapters.library.store import MANIFEST, KeptFile, current_dir, list_routines, load_library, versions_dir
 from stretchbox.adapters.routines import load_builtin
 
 LOCATED = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<message>.+)$")
@@ -96,6 +97,17 @@ def test_import_stores_lowercase_names_and_loads_builtin_first(tmp_path, library
     assert [r.name for r in routines] == [load_builtin()[0].name, "Evening", "Morning"]
     assert report.summary_line() == "2 routines imported"
     assert "builtin" not in "".join(contents(library))  # the built-in routine is never stored
+
+
+def test_the_schema_file_beside_routines_on_a_stick_is_left_alone(tmp_path, library):
+    """The README says to copy routine.schema.json onto the stick for editors: the import ignores it."""
+    from stretchbox.core.routine_schema import FILE_NAME, routine_schema_text
+
+    text = f"# yaml-language-server: $schema={FILE_NAME}\n" + routine("Morning")
+    src = stick(tmp_path / "stick", {"morning.yaml": text, FILE_NAME: routine_schema_text()})
+    report = import_routines(src, library)
+    assert report.exit_code == 0 and report.warnings == [] and report.skipped == [], report.text()
+    assert sorted(contents(library)) == ["morning.yaml"]
 
 
 @pytest.mark.parametrize("folder", ["stretchbox", "STRETCHBOX", "StretchBox"])
@@ -299,7 +311,7 @@ def test_an_unreadable_stick_root_is_exit_2(tmp_path, library, monkeypatch):
 
 def test_load_library_never_raises_on_a_broken_store(tmp_path, library, monkeypatch):
     import_routines(stick(tmp_path / "one", GOOD), library)
-    monkeypatch.setattr(lib, "routine_files", lambda folder: (_ for _ in ()).throw(OSError(errno.EIO, "I/O")))
+    monkeypatch.setattr(store, "routine_files", lambda folder: (_ for _ in ()).throw(OSError(errno.EIO, "I/O")))
     routines, problems = load_library(library)
     assert [r.name for r in routines] == [r.name for r in load_builtin()]
     assert [p.message for p in problems] == ["cannot read the library: I/O"]
@@ -479,7 +491,7 @@ def test_a_plain_library_folder_is_adopted(tmp_path, library):
     assert [r.name for r in load_library(library)[0]][-1] == "Old"
     report = import_routines(stick(tmp_path / "stick", {"old.yaml": "broken: [", "new.yaml": routine("New")}), library)
     # the folder was made by hand: its files are the user's, carried into the new library whole
-    assert report.exit_code == 1 and report.kept_previous == [] and report.kept_user == [lib.KeptFile("old.yaml")]
+    assert report.exit_code == 1 and report.kept_previous == [] and report.kept_user == [KeptFile("old.yaml")]
     assert library.is_symlink() and sorted(contents(library)) == ["new.yaml", "old.yaml"]
     assert contents(library)["old.yaml"] == routine("Old").encode()
     assert "Kept, not made by the device (1):\n  old.yaml\n" in report.text()

@@ -154,6 +154,7 @@ def test_golden_images_never_depend_on_pillows_default_font():
 
 
 def test_a_routines_own_icon_is_scaled_and_dithered_and_bad_ones_fall_back(tmp_path):
+    from stretchbox.adapters.icons import read_icon
     from stretchbox.render.icons import Icons
 
     folder = tmp_path / "routines"
@@ -168,13 +169,19 @@ def test_a_routines_own_icon_is_scaled_and_dithered_and_bad_ones_fall_back(tmp_p
     (folder / "escape.png").symlink_to(outside)
     icons = Icons()
     generic = icons.get("generic", 48)
-    own = icons.get("shoulder", 48, routine_dir=str(folder))
+    png, problem = read_icon("shoulder", folder)
+    assert problem is None
+    own = icons.get("shoulder", 48, png=png)
     assert own.size == (48, 48) and own.mode == "1" and own.tobytes() != generic.tobytes()
-    for name, why in (("notpng", "not a usable PNG"), ("wide", "2000x10"), ("big", "bytes"),
+    for name, why in (("notpng", "not a PNG image"), ("wide", "2000x10"), ("big", "bytes"),
                       ("escape", "link out of the routine's folder"), ("missing", "no icon file"),
                       ("../secret", "plain file name")):
-        assert icons.get(name, 48, routine_dir=str(folder)).tobytes() == generic.tobytes(), name
-        assert why in icons.problems[(name, str(folder))], (name, icons.problems[(name, str(folder))])
+        png, problem = read_icon(name, folder)
+        assert png is None and why in problem, (name, problem)
+        assert icons.get(name, 48, png=png).tobytes() == generic.tobytes(), name
+        assert "brought no picture" in icons.problems[name]
+    assert icons.get("garbage", 48, png=b"not a picture").tobytes() == generic.tobytes()
+    assert "not a usable PNG" in icons.problems["garbage"]
 
 
 def test_every_screen_name_has_a_golden_image():
@@ -262,6 +269,7 @@ def test_message_text_breaks_lines_at_wide_gaps_and_says_when_it_is_shortened(mo
 # ---- icons: built-in or beside the routine, defensively -------------------------------------
 
 def test_load_icon_gives_builtins_and_raises_with_the_generic_fallback(tmp_path):
+    from stretchbox.adapters.icons import read_icon
     from stretchbox.core.icons import BUILTIN_ICONS
     from stretchbox.render.icons import IconError, load_icon, resolve_icon
 
@@ -273,33 +281,39 @@ def test_load_icon_gives_builtins_and_raises_with_the_generic_fallback(tmp_path)
     with pytest.raises(IconError) as err:
         load_icon("no-such-icon")
     assert err.value.fallback.tobytes() == generic.tobytes()
-    image, problem = resolve_icon("no-such-icon", tmp_path)
-    assert image.tobytes() == generic.tobytes() and "no icon file" in problem
+    png, problem = read_icon("no-such-icon", tmp_path)
+    assert png is None and "no icon file" in problem
+    image, problem = resolve_icon("no-such-icon", png)
+    assert image.tobytes() == generic.tobytes() and "not a built-in icon" in problem
     for bad in ("/etc/passwd", "../x", "a/b", "a\\b", ".hidden", ".."):
-        assert "plain file name" in resolve_icon(bad, tmp_path)[1], bad
+        assert "plain file name" in read_icon(bad, tmp_path)[1], bad
 
 
 def test_a_pixel_bomb_is_refused_from_its_header(tmp_path):
+    from stretchbox.adapters.icons import read_icon
     from stretchbox.render.icons import resolve_icon
 
     Image.new("1", (1025, 1000)).save(tmp_path / "bomb.png")  # small on disk, too many pixels
     assert (tmp_path / "bomb.png").stat().st_size < 256 * 1024
-    image, problem = resolve_icon("bomb", tmp_path)
+    png, problem = read_icon("bomb", tmp_path)
+    assert png is None and "1025x1000" in problem
+    image, problem = resolve_icon("bomb", (tmp_path / "bomb.png").read_bytes())  # the renderer checks too
     assert "1025x1000" in problem
 
 
 def test_a_link_inside_the_folder_is_refused_too(tmp_path):
-    from stretchbox.render.icons import resolve_icon
+    from stretchbox.adapters.icons import read_icon
 
     Image.new("L", (10, 10), 255).save(tmp_path / "real.png")
     (tmp_path / "alias.png").symlink_to(tmp_path / "real.png")
-    assert resolve_icon("real", tmp_path)[1] is None
-    assert "link" in resolve_icon("alias", tmp_path)[1]
+    assert read_icon("real", tmp_path) == ((tmp_path / "real.png").read_bytes(), None)
+    assert "link" in read_icon("alias", tmp_path)[1]
 
 
 def test_a_dark_figure_on_a_light_background_is_lit_on_the_panel(tmp_path):
     from PIL import ImageDraw as Draw
 
+    from stretchbox.adapters.icons import read_icon
     from stretchbox.render.icons import load_icon
 
     picture = Image.new("RGB", (96, 96), "white")
@@ -309,6 +323,31 @@ def test_a_dark_figure_on_a_light_background_is_lit_on_the_panel(tmp_path):
     Draw.Draw(sheet).rectangle((40, 10, 56, 86), fill=(0, 0, 0, 255))  # the same bar, on transparency
     sheet.save(tmp_path / "clear.png")
     for name in ("bar", "clear"):
-        icon = load_icon(name, tmp_path, box=48)
+        icon = load_icon(name, read_icon(name, tmp_path)[0], box=48)
         lit = icon.getbbox()
         assert lit is not None and lit[2] - lit[0] <= 12 and lit[3] - lit[1] >= 36, (name, lit)
+
+
+def test_a_routines_own_icon_is_read_when_loaded_and_drawn_without_touching_its_file(tmp_path):
+    """The loader reads the PNG beside the routine; the session's frames carry it; the renderer opens no file."""
+    from stretchbox.adapters.routines import load_routine
+    from stretchbox.core.gestures import A, Pressed, Released
+    from stretchbox.core.session import Session
+
+    from .helpers import run_until
+
+    (tmp_path / "r.yaml").write_text("schema: 1\nname: Own\nstretches:\n  - name: Reach\n    icon: Mine\n"
+                                     "  - name: Calf\n    icon: calf\n")
+    Image.radial_gradient("L").resize((64, 64)).save(tmp_path / "MINE.png")
+    routine = load_routine(tmp_path / "r.yaml")
+    assert routine.stretches[0].icon_png == (tmp_path / "MINE.png").read_bytes()
+    assert routine.stretches[1].icon_png is None  # a built-in name: nothing to read
+    (tmp_path / "MINE.png").unlink()  # drawing must not need the file any more
+    session = Session([routine])
+    session.handle(Pressed(A, 1.0))
+    session.handle(Released(A, 1.1))
+    run_until(session, 10.0)
+    frame = session.frame(10.0)
+    assert frame.icon == "Mine" and frame.icon_png == routine.stretches[0].icon_png, frame
+    generic = dataclass_replace(frame, icon="generic", icon_png=None)
+    assert Renderer((128, 64)).render(frame).tobytes() != Renderer((128, 64)).render(generic).tobytes()

@@ -95,3 +95,11 @@ def test_cues_can_be_silenced_or_repatterned_per_routine():
     found = {p.where(): p.message for p in exc.value.problems}
     assert found["cues.contdown"] == "unknown key 'contdown': did you mean 'countdown'?"
     assert "milliseconds" in found["cues.go"] and "milliseconds" in found["cues.done"]
+
+
+@pytest.mark.parametrize("value", [1, 0, 1.0, 0.0])
+def test_a_cue_of_1_or_0_is_not_on_or_off(value):
+    """YAML's on/off/yes/no are true/false; a number is not (``1 in (True,)`` is, in Python)."""
+    with pytest.raises(InvalidRoutine) as exc:
+        routine_from_mapping(minimal(cues={"go": value}))
+    assert [p.where() for p in exc.value.problems] == ["cues.go"]

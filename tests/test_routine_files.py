@@ -153,3 +153,61 @@ def test_validate_runs_as_a_module_too(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr and f"{bad}:2:" in proc.stderr
+
+
+# ---------------------------------------------------------------- icons: validate says what import says
+
+def _icon_routine(tmp_path, icon="shoulder"):
+    folder = tmp_path / "stretchbox"
+    folder.mkdir(parents=True, exist_ok=True)
+    return write(folder, GOOD.replace("icon: calf", f"icon: {icon}"), "mine.yaml")
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("1", (8, 8), 1).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_validate_warns_about_an_icon_that_is_neither_built_in_nor_beside_the_file(tmp_path, capsys):
+    path = _icon_routine(tmp_path)
+    warning = f"{path}:7:11: warning: icon 'shoulder': shoulder.png not found beside the routine; " \
+              "the generic icon is shown"
+    assert main(["validate", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith(f"ok: {path}: Quick calves")
+    assert err.splitlines() == [warning, "1 file with warnings (--strict makes them problems)"]
+    assert main(["validate", "--strict", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.splitlines() == [warning, "1 file with problems"]
+
+
+def test_validate_and_import_use_the_same_words_for_icons(tmp_path, capsys):
+    from stretchbox.adapters.library.importer import import_routines
+
+    path = _icon_routine(tmp_path / "stick")
+    report = import_routines(tmp_path / "stick", tmp_path / "lib", write_report=False)
+    assert report.library_changed
+    main(["validate", str(path)])
+    said = capsys.readouterr().err.splitlines()[0].split(": warning: ")[1]
+    assert [w.message for w in report.warnings] == [said]
+
+
+def test_an_icon_beside_the_file_in_any_case_is_no_warning(tmp_path, capsys):
+    path = _icon_routine(tmp_path, "shoulder.png")
+    (path.parent / "Shoulder.PNG").write_bytes(_png())
+    assert main(["validate", "--strict", str(path)]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_an_icon_file_that_is_not_a_png_is_a_problem_as_import_says(tmp_path, capsys):
+    path = _icon_routine(tmp_path)
+    (path.parent / "shoulder.png").write_text("not a picture")
+    assert main(["validate", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.splitlines() == [
+        f"{path}:7:11: icon 'shoulder': shoulder.png is not a PNG image", "1 file with problems"]

@@ -30,6 +30,18 @@ the tree ``systemd/install.sh --root`` lays out bound in, and proves:
    (nspawn exits 0). logind's CanPowerOff (which asks polkit) says "yes" for
    stretchbox only while the rule file is there ("challenge" without it, and for
    ``nobody``).
+5. The early splash, pulled in at boot as udev's coldplug would pull it in (the rule's own
+   ENV{SYSTEMD_WANTS}, applied as a wants link: udev does not run in a container), waits for no
+   target: systemd's own After=/Requires=/Wants= of the instance name only the root and
+   /opt/stretchbox mounts, the journal's socket and its slice, and ``systemd-analyze critical-chain``
+   shows nothing else; stretchbox.service is ordered after it; its replayed frame reached the
+   emulated panel while it ran, before the service's first frame (which is the same picture);
+   ``systemd-analyze verify`` of the instance says nothing; a second start draws nothing.
+6. At that power-off, systemd-shutdown runs the installed hook (through a test wrapper, below) with
+   "poweroff": SAFE TO UNPLUG is the panel's last frame, after the service's SHUTTING DOWN. When it
+   runs, every other process is gone, every mount PID 1 manages is unmounted (the state folder
+   among them), and nothing backed by storage is writable but the test's log folder, the journal's
+   bind and nspawn's own files (see the test for why each).
 
 How the container is made (found by trying; systemd 252, util-linux nsenter):
 
@@ -37,7 +49,15 @@ How the container is made (found by trying; systemd 252, util-linux nsenter):
   /usr read-only, / a fresh tmpfs; ``--bind``/``--bind-ro`` bring in the laid-out
   tree. ``systemd.firstboot=off`` skips the first-boot wizard; a fixed
   ``/etc/machine-id`` makes it no first boot at all (no ``preset-all``: only what
-  /usr enables by default, and ours, start).
+  /usr enables by default, and ours, start). The users and groups are made before the boot, by
+  the host's ``systemd-sysusers --root`` from the files the container's own reads (which then finds
+  nothing to add): on a Pi install.sh's useradd made the user long before, and the splash
+  (User=stretchbox, no default dependencies) may start before the container's sysusers.
+* The hooks: the laid-out tree is bound at /opt/stretchbox-test/installed; a folder holding a
+  wrapper of the hook's name is bound at /usr/lib/systemd/system-shutdown; the wrapper records the
+  processes and mounts it finds, adds the emulated bus and runs the installed hook. Bind mounts that
+  stand for folders of a Pi's root filesystem are kept mounted to the end by a drop-in
+  (``DefaultDependencies=no``); /opt/stretchbox is bound back for the hook (HOOK_WRAPPER says why).
 * ``SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1`` and ``--system-call-filter=bpf``: this host
   mounts cgroup v1 controllers, where the container's systemd cannot enforce
   ``DevicePolicy=``/``IPAddressDeny=`` at all (every device opened); with the
@@ -63,7 +83,8 @@ GPIO (gpiozero's own MockFactory, chosen by gpiozero from ``GPIOZERO_PIN_FACTORY
 shorter ``WatchdogSec``/``RestartSec`` so the module stays under a minute. Every
 sandbox option stays in force: systemd's security table of the loaded unit equals
 the offline one of ``systemd/stretchbox.service``, and the only options systemd
-logged it could not apply are the two below.
+logged it could not apply are the two below. The splash's drop-in gives it the same emulated
+OLED and one writable folder for its panel log (``ReadWritePaths=``); it orders nothing.
 
 Probe units are the installed unit file byte for byte under another name, with a
 drop-in that only replaces what runs (``Type=oneshot``, ``ExecStart=`` the probe)
@@ -99,16 +120,28 @@ What could not be run here, and how it was checked instead:
   (same security table, nothing "ignoring"), and the whole device worked under
   them: display, buttons, watchdog, stick import, power-off.
 * ``TimeoutStopSec=10s`` never comes into play (the app stops in milliseconds).
+* The splash's real trigger (udev's coldplug making /dev/i2c-1 a device unit) and so how early a Pi
+  draws it: here it starts as early as its own dependencies allow (~0.1 s into the container's
+  boot), which is no later than udev would start it. Its device policy is not exercised either (the
+  emulated bus opens no /dev/i2c-1).
+* The read-only part of "SAFE TO UNPLUG only when true": in a container systemd-shutdown neither
+  unmounts nor remounts read-only what is left (src/shutdown/shutdown.c: ``need_umount =
+  !in_container``), so the root stays a writable tmpfs here; on a Pi that step comes before the hooks.
+  What is shown: the hook runs from systemd-shutdown after every process was killed and every mount
+  PID 1 manages (the device's data among them) was unmounted.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import tomllib
 import uuid
@@ -125,6 +158,14 @@ PANEL_LOG = f"{STATE}/panel-log.jsonl"  # the only place the unit may write (Pro
 BUTTONS_FIFO = f"{TEST_DIR}/fixtures/buttons"
 WATCHDOG_SEC = 3  # the installed unit says 30 s
 STICK = "/media/stretchbox/sdz1"  # where 99-stretchbox-usb.rules would have systemd-mount put sdz1
+SPLASH_TEMPLATE = "stretchbox-splash@.service"
+SPLASH_RULE = ROOT / "systemd" / "60-stretchbox-splash.rules"
+HOOK = "stretchbox-safe-to-unplug"
+SHUTDOWN_HOOKS = "/usr/lib/systemd/system-shutdown"  # where systemd-shutdown looks (/lib/... in Debian's 252)
+INSTALLED = f"{TEST_DIR}/installed"  # the whole laid-out tree, read-only: where the wrapper below finds the hook
+# Host-bound and kept mounted to the very end (see KEEP_MOUNTED): the panel logs of the splash (written by
+# the stretchbox user: mode 1777) and of the shutdown hook, and what the hook found when it ran.
+EDGES = f"{TEST_DIR}/edges"
 # Device nodes made in the container's /dev for the probes: the OLED's bus, the GPIO chip, a misc device.
 PROBE_NODES = ("/dev/i2c-1", "/dev/gpiochip0", "/dev/probe-misc")
 
@@ -269,13 +310,18 @@ def leader_of(nspawn_pid: int) -> int | None:
 def install_tree(root: Path) -> str:
     """install.sh --root with Debian's python3 first on PATH: the venv's python is then /usr/bin/python3,
     which the container sees through /usr (as on Raspberry Pi OS). The pyenv python of this machine lives
-    under /root, which a volatile container lacks and the unit's ProtectHome=yes would hide anyway."""
+    under /root, which a volatile container lacks and the unit's ProtectHome=yes would hide anyway.
+    The --root venv has no dependencies yet (``complete_venv`` adds them), so the splash and SAFE TO
+    UNPLUG frames are pre-rendered by this Python (install.sh's ``STRETCHBOX_ROOT_PYTHON``)."""
     env = {k: v for k, v in os.environ.items() if k not in ("STRETCHBOX_ROOT_VENV", "VIRTUAL_ENV")}
     env["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin"
+    env["STRETCHBOX_ROOT_PYTHON"] = sys.executable
     proc = subprocess.run(["bash", str(INSTALL), "--root", str(root)], capture_output=True, text=True,
                           timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "note: pip install failed" not in proc.stdout, "install.sh could not build the venv (offline?)"
+    assert "note: could not pre-render" not in proc.stdout, proc.stdout + proc.stderr
+    assert {p.name for p in (root / "opt/stretchbox/panel").iterdir()} == {"splash.json", "safe-to-unplug.json"}
     return proc.stdout
 
 
@@ -298,6 +344,46 @@ def complete_venv(root: Path) -> None:
             data = script.read_bytes()
             if data.startswith(prefix):
                 script.write_bytes(b"#!/opt/stretchbox/" + data[len(prefix):])
+
+
+UDEV_PAIR = r'\s*([A-Z_]+(?:\{[^}]*\})?)\s*(==|!=|\+=|-=|:=|=)\s*"([^"]*)"\s*(?:,|$)'
+
+
+def udev_wants(rules: Path, subsystem: str, kernel: str) -> list[str]:
+    """The units systemd starts when udev reports device ``kernel`` of ``subsystem`` to it: the rule file's
+    ENV{SYSTEMD_WANTS} (udev's %k expanded) of each rule whose matches hold and which tags the device
+    ``systemd`` (without that tag systemd makes no device unit and ignores SYSTEMD_WANTS). A key this
+    reader does not know fails the test rather than being skipped."""
+    wants: list[str] = []
+    for line in rules.read_text().splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        assert re.sub(UDEV_PAIR, "", line) == "", f"not read by udev_wants: {line}"
+        matches, tagged, wanted = True, False, []
+        for key, op, value in re.findall(UDEV_PAIR, line):
+            if op in ("==", "!="):
+                actual = {"SUBSYSTEM": subsystem, "KERNEL": kernel}[key]
+                matches &= fnmatch.fnmatchcase(actual, value) == (op == "==")
+            elif (key, op) == ("TAG", "+="):
+                tagged |= value == "systemd"
+            elif (key, op) == ("ENV{SYSTEMD_WANTS}", "+="):
+                wanted += value.replace("%k", kernel).split()
+            else:
+                raise AssertionError(f"udev_wants does not know {key}{op}: {line}")
+        if matches and tagged:
+            wants += wanted
+    return wants
+
+
+def mount_table(text: str) -> list[dict]:
+    """/proc/self/mountinfo: each mount's point, per-mount options (ro/rw), filesystem type and source."""
+    table = []
+    for line in text.splitlines():
+        fields, rest = line.split(" - ", 1)
+        fields, (fstype, source, _) = fields.split(), rest.split(" ", 2)
+        where = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+        table.append({"where": where, "options": fields[5].split(","), "fstype": fstype, "source": source})
+    return table
 
 
 def free_char_major() -> int:
@@ -323,6 +409,54 @@ Environment='STRETCHBOX_EMULATED_BUTTONS={{"fifo": "{BUTTONS_FIFO}"}}'
 # Time only: 30 s and 2 s in the installed unit.
 WatchdogSec={WATCHDOG_SEC}s
 RestartSec=200ms
+"""
+
+SPLASH_DROPIN = f"""\
+# tests/test_unit_in_container.py: the OLED only (as for stretchbox.service), and a folder for its log.
+# Nothing here orders the unit: the test reads systemd's own After=/Requires=/Wants= of the instance.
+[Service]
+Environment=PYTHONPATH={TEST_DIR}/tests/doubles/site
+Environment='STRETCHBOX_EMULATED_I2C={{"chip": "ssd1306", "panel_log": "{EDGES}/splash-panel.jsonl"}}'
+# ProtectSystem=strict makes every other path read-only.
+ReadWritePaths={EDGES}
+"""
+
+# On a Pi, /usr/lib/systemd/system-shutdown is a folder of the root filesystem, which systemd-shutdown
+# remounts read-only, not unmounts, before it runs its hooks. Here it is a bind mount, a mount unit with
+# the default Conflicts=umount.target: PID 1 unmounts it before systemd-shutdown runs, and the hook is
+# never found (seen). Without default dependencies a mount unit is left alone at shutdown, as a folder
+# of the root filesystem is. The same for the test's own folders the wrapper needs.
+KEEP_MOUNTED = """\
+# tests/test_unit_in_container.py: a folder of the root filesystem on a Pi; kept to the end, as it is there.
+[Unit]
+DefaultDependencies=no
+"""
+KEPT_MOUNTED = (SHUTDOWN_HOOKS, INSTALLED, f"{TEST_DIR}/tests", EDGES)
+
+# In place of the installed hook (same name): systemd-shutdown runs it last, with the hook's argument
+# and its own bare environment. It records what it runs in (the processes read with shell built-ins, so
+# it starts none while it lists them), then runs the installed hook, the laid-out file, with the same
+# arguments, adding to the environment only the emulated bus (this machine has no /dev/i2c-1).
+# /opt/stretchbox: PID 1 has unmounted the container's bind of it at umount.target. A drop-in cannot keep
+# it: systemd 252 applied no drop-in to a mount unit that a unit started at boot names in
+# RequiresMountsFor= (the splash does; seen: DropInPaths empty, and with a wants link to such a unit
+# removed, the drop-in applied). On a Pi it is a folder of the root filesystem, still there (read-only)
+# when the hook runs, so it is bound back read-only from the laid-out tree, in a mount namespace of the
+# hook's own (the mount table recorded before is the container's).
+HOOK_WRAPPER = f"""\
+#!/bin/sh
+# tests/test_unit_in_container.py: stands in for {SHUTDOWN_HOOKS}/{HOOK}; runs the installed one.
+out={EDGES}
+printf 'argv=%s\\nself=%s\\nparent=%s\\n' "$*" "$$" "$PPID" > "$out/hook-context"
+for stat in /proc/[0-9]*/stat; do read -r line < "$stat" && echo "$line"; done > "$out/hook-processes"
+env > "$out/hook-environment"
+cat /proc/self/mountinfo > "$out/hook-mountinfo"
+PYTHONPATH={TEST_DIR}/tests/doubles/site \\
+STRETCHBOX_EMULATED_I2C='{{"chip": "ssd1306", "panel_log": "{EDGES}/hook-panel.jsonl"}}' \\
+unshare --mount --propagation private sh -c \\
+    'mount --bind -r "$0/opt/stretchbox" /opt/stretchbox && exec "$0{SHUTDOWN_HOOKS}/{HOOK}" "$@"' \\
+    {INSTALLED} "$@" 2> "$out/hook-stderr"
+echo "$?" > "$out/hook-exit"
 """
 
 PROBE_DROPIN = f"""\
@@ -452,6 +586,34 @@ def container(tmp_path_factory):
     (units / f"{UNIT}.d").mkdir()
     (units / f"{UNIT}.d/50-test-in-container.conf").write_text(TEST_DROPIN)
 
+    # The early splash. On a Pi, udev's coldplug (systemd-udev-trigger.service, early in sysinit) reports
+    # /dev/i2c-1; the installed rule tags it for systemd, whose device unit then wants what the rule's
+    # ENV{SYSTEMD_WANTS} names. udev does not run in a container, so that want is applied here from the
+    # rule's own text: the instance it names joins the boot's first transaction through a wants link
+    # (Wants= orders nothing), and starts as soon as its own dependencies let it: the earliest the unit
+    # allows. udev's want can only come as early or later, since the start job waits for the same
+    # dependencies. (Started by hand with systemctl, it would show nothing about boot order.)
+    wanted = udev_wants(SPLASH_RULE, "i2c-dev", "i2c-1")
+    assert wanted == ["stretchbox-splash@i2c-1.service"]
+    (units / "sysinit.target.wants").mkdir(exist_ok=True)
+    (units / "sysinit.target.wants" / wanted[0]).symlink_to(f"../{SPLASH_TEMPLATE}")
+    (units / f"{SPLASH_TEMPLATE}.d").mkdir()
+    (units / f"{SPLASH_TEMPLATE}.d/50-test-in-container.conf").write_text(SPLASH_DROPIN)
+    # The shutdown hook: the laid-out one is run by a wrapper of the same name (HOOK_WRAPPER).
+    hooks = base / "system-shutdown"
+    hooks.mkdir(mode=0o755)
+    (hooks / HOOK).write_text(HOOK_WRAPPER)
+    (hooks / HOOK).chmod(0o755)
+    assert [p.name for p in (root / SHUTDOWN_HOOKS.lstrip("/")).iterdir()] == [HOOK]
+    edges = base / "edges"
+    edges.mkdir()
+    edges.chmod(0o1777)
+    for where in KEPT_MOUNTED:
+        mount_unit = subprocess.run(["systemd-escape", "--path", "--suffix=mount", where], check=True,
+                                    capture_output=True, text=True, timeout=10).stdout.strip()
+        (units / f"{mount_unit}.d").mkdir()
+        (units / f"{mount_unit}.d/50-kept-to-the-end.conf").write_text(KEEP_MOUNTED)
+
     # Probe units: the installed unit file under other names, each with its drop-in.
     gpiochip_major = free_char_major()
     probes = {
@@ -480,6 +642,15 @@ def container(tmp_path_factory):
         "g gpio -\ng i2c -\n"
         'u stretchbox - "stretchbox" /var/lib/stretchbox /usr/sbin/nologin\n'
         "m stretchbox gpio\nm stretchbox i2c\n")
+    # The users exist before PID 1 starts, as on a Pi (install.sh's useradd ran long before the boot): the
+    # splash (User=stretchbox, no default dependencies) otherwise starts before the container's
+    # systemd-sysusers.service has made the user, and fails with 217/USER (seen). Made by systemd-sysusers
+    # from the files the container's own reads, so that one finds nothing to add.
+    users = base / "users"
+    (users / "etc").mkdir(parents=True)
+    subprocess.run(["systemd-sysusers", f"--root={users}", *sorted(str(c) for c in Path("/usr/lib/sysusers.d")
+                    .glob("*.conf")), str(etc / "sysusers.d/stretchbox.conf")], check=True, capture_output=True,
+                   timeout=60)
     (etc / "machine-id").write_text(uuid.uuid4().hex + "\n")
 
     console = base / "console.log"
@@ -491,10 +662,14 @@ def container(tmp_path_factory):
             f"--bind={units}:/etc/systemd/system",
             f"--bind-ro={etc}/sysusers.d/stretchbox.conf:/etc/sysusers.d/stretchbox.conf",
             f"--bind-ro={etc}/machine-id:/etc/machine-id",
+            *(f"--bind={users}/etc/{name}:/etc/{name}" for name in ("passwd", "group", "shadow", "gshadow")),
             f"--bind={state}:{STATE}",
             f"--bind={journal_dir}:/var/log/journal",
             f"--bind-ro={ROOT}/tests:{TEST_DIR}/tests",
             f"--bind={fixtures}:{TEST_DIR}/fixtures",
+            f"--bind-ro={hooks}:{SHUTDOWN_HOOKS}",
+            f"--bind-ro={root}:{INSTALLED}",
+            f"--bind={edges}:{EDGES}",
             "-b", "systemd.firstboot=off", "systemd.log_level=debug"]
     env = {**os.environ, "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"}
     with open(console, "w") as out:
@@ -507,6 +682,7 @@ def container(tmp_path_factory):
         box = Container(proc, leader, console, state, fixtures)
         box.gpiochip_major, box.journal_dir = gpiochip_major, journal_dir
         box.rules_dir = root / "etc/polkit-1/rules.d"
+        box.edges, box.splash = edges, wanted[0]
 
         def booted():
             result = box.run("systemctl", "is-system-running", check=False).stdout.strip()
@@ -631,6 +807,66 @@ def make_device_nodes(container: Container) -> dict[str, str]:
              "    except OSError as e: print(errno.errorcode[e.errno])")
     out = container.run("/usr/bin/python3", "-c", check, *nodes).stdout.split()
     return dict(zip(nodes, out))
+
+
+def edge_log(container: Container, name: str) -> list[dict]:
+    """A panel log of the splash or of the shutdown hook (each its own process, so its own emulated panel)."""
+    log = container.edges / name
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def unit_list(value: str) -> set[str]:
+    """A unit-list property of ``systemctl show`` (names with a backslash come quoted, C-escaped)."""
+    return set(shlex.split(value))
+
+
+def test_the_splash_is_drawn_at_boot_before_the_service_and_waits_for_no_target(container):
+    """Pulled into the boot's first transaction as udev's SYSTEMD_WANTS would pull it (see the fixture)."""
+    from stretchbox.core.frame import splash_frame
+    from stretchbox.render import render
+
+    splash = container.splash
+    props = container.show(splash, "ActiveState", "SubState", "Result", "ExecMainStatus", "DefaultDependencies",
+                           "After", "Requires", "Wants", "Requisite", "BindsTo", "Before", "WantedBy",
+                           "ExecMainStartTimestampMonotonic", "ExecMainExitTimestampMonotonic")
+    assert (props["ActiveState"], props["SubState"], props["Result"], props["ExecMainStatus"]) == (
+        "active", "exited", "success", "0"), props
+    # What systemd itself made of the unit: no default dependencies, nothing it waits for but the root
+    # and /opt/stretchbox mounts (RequiresMountsFor=; on a Pi /opt is on the root filesystem), the
+    # journal's socket (implicit: its output goes to the journal) and its own slice. No target at all.
+    assert props["DefaultDependencies"] == "no"
+    assert unit_list(props["After"]) == {"-.mount", "opt-stretchbox.mount", "systemd-journald.socket",
+                                         "system-stretchbox\\x2dsplash.slice"}, props["After"]
+    assert unit_list(props["Requires"]) == {"system-stretchbox\\x2dsplash.slice"}, props["Requires"]
+    assert props["Wants"] == props["Requisite"] == props["BindsTo"] == ""
+    assert unit_list(props["WantedBy"]) == {"sysinit.target"}  # the stand-in for the device unit's want
+    assert "stretchbox.service" in unit_list(props["Before"])
+    assert splash in unit_list(container.show(UNIT, "After")["After"])  # and systemd orders the service after it
+    # The chain that held it back at this boot: mounts, slices and the journal's socket; no target, no service.
+    chain = container.run("systemd-analyze", "critical-chain", splash, "--no-pager").stdout
+    chain = chain[chain.index(f"{splash} +"):]
+    held_by = re.findall(r"^[\s└─]*(\S+) @[\d.]+m?s$", chain, re.M)
+    assert held_by and all(u.endswith((".mount", ".slice", ".socket")) for u in held_by), chain
+    verify = container.run("systemd-analyze", "verify", splash, check=False)
+    assert (verify.returncode, verify.stdout, verify.stderr) == (0, "", "")
+
+    # The replayed frame reached the panel, from the splash's own process, before the service's first.
+    started = int(props["ExecMainStartTimestampMonotonic"]) / 1e6
+    exited = int(props["ExecMainExitTimestampMonotonic"]) / 1e6
+    drawn = edge_log(container, "splash-panel.jsonl")
+    assert drawn and all(started < f["t"] < exited for f in drawn), (started, drawn[:1], exited)
+    image = render(splash_frame())
+    assert drawn[-1]["lit"] and shown(drawn[-1]).tobytes() == image.tobytes()
+    service = container.panel()
+    assert service and drawn[-1]["t"] < exited < service[0]["t"]
+    # The service draws the same screen once it has imported the rest (replayed bytes = luma's own).
+    first = next(f for f in service if f["lit"] and any(bytes.fromhex(f["hex"])))
+    assert shown(first).tobytes() == image.tobytes()
+    # Once per boot (RemainAfterExit=yes): another add event of the adapter draws nothing over the service.
+    container.systemctl("start", splash)
+    assert len(edge_log(container, "splash-panel.jsonl")) == len(drawn)
+    assert container.show(splash, "ExecMainExitTimestampMonotonic")["ExecMainExitTimestampMonotonic"] == \
+        props["ExecMainExitTimestampMonotonic"]
 
 
 def test_the_pi_stack_works_inside_the_units_sandbox_and_procsubset_would_break_it(container):
@@ -794,7 +1030,7 @@ def test_power_off_from_the_menu_as_the_service_user_through_polkit(container):
         rule.write_text(text)
     wait_until(lambda: can_power_off("stretchbox") == "yes", 10, "polkit with the rule again")
 
-    config = load_config(container.path("/etc/stretchbox/config.yaml"), required=True)
+    config = load_config(container.path("/etc/stretchbox/config.yaml"), required=True, pins=False)
     a, b, hold = config.buttons.a, config.buttons.b, config.buttons.both_hold
     container.running(fresh=True)  # fresh idle timers: nothing dims or moves while the test holds
     frames = len(container.panel())
@@ -815,3 +1051,60 @@ def test_power_off_from_the_menu_as_the_service_user_through_polkit(container):
     assert "System is powering down" in text, text[-3000:]
     last = container.panel()[-1]
     assert last["lit"] and shown(last).tobytes() == render(final_frame("powering-off", "goodbye")).tobytes()
+
+
+# Filesystems that live in RAM or are the kernel's own views: nothing on them survives a power cut anyway.
+RAM_OR_KERNEL = {"tmpfs", "proc", "sysfs", "cgroup2", "devpts", "mqueue", "hugetlbfs", "fusectl"}
+
+
+def test_after_the_power_off_the_installed_hook_drew_safe_to_unplug_last(container):
+    """After the power-off above (no second boot): systemd-shutdown ran the installed hook ("poweroff")."""
+    from stretchbox.core.frame import final_frame, safe_to_unplug_frame
+    from stretchbox.render import render
+
+    assert container.proc.poll() == 0, "runs after test_power_off_from_the_menu_as_the_service_user_through_polkit"
+    edges = container.edges
+    context = dict(line.split("=", 1) for line in (edges / "hook-context").read_text().splitlines())
+    assert context["argv"] == "poweroff"
+    assert ((edges / "hook-exit").read_text(), (edges / "hook-stderr").read_text()) == ("0\n", "")
+    # Run by systemd-shutdown, PID 1 after the manager exec'd it (every unit stopped), through its
+    # executor; every other process of the container gone (killed by systemd-shutdown before the hooks).
+    processes = {int(pid): (comm, int(ppid)) for pid, comm, ppid in
+                 re.findall(r"^(\d+) \((.*)\) \S (\d+) ", (edges / "hook-processes").read_text(), re.M)}
+    me, executor = int(context["self"]), int(context["parent"])
+    assert processes.keys() == {1, executor, me}, processes
+    assert processes[1][0] == "systemd-shutdow" and processes[executor][1] == 1 and processes[me][1] == executor
+    # systemd-shutdown's environment has no emulated bus: only the wrapper gives the hook one.
+    assert "STRETCHBOX_EMULATED_I2C" not in (edges / "hook-environment").read_text()
+
+    # The panel: the service's last frame was SHUTTING DOWN (the test above); SAFE TO UNPLUG came after
+    # it, from the hook, and nothing came after that. (Each log is one process's emulated panel; the
+    # replay starts with luma's init, so the panel is blank for one frame in between.)
+    service = container.panel()
+    assert shown(service[-1]).tobytes() == render(final_frame("powering-off", "goodbye")).tobytes()
+    hook = edge_log(container, "hook-panel.jsonl")
+    splash = edge_log(container, "splash-panel.jsonl")
+    assert hook and service[-1]["t"] < hook[0]["t"] and max(f["t"] for f in splash) < service[0]["t"]
+    last = max(service + splash + hook, key=lambda f: f["t"])
+    assert last is hook[-1] and last["lit"]
+    assert shown(last).tobytes() == render(safe_to_unplug_frame()).tobytes()
+
+    # "Only when true", as far as a container shows it. When the hook ran, every mount PID 1 manages was
+    # gone (umount.target): the state folder the service writes, /tmp, /etc's binds, /opt/stretchbox ...
+    mounts = mount_table((edges / "hook-mountinfo").read_text())
+    where = {m["where"] for m in mounts}
+    assert not where & {STATE, "/tmp", "/opt/stretchbox", "/etc/stretchbox", "/etc/systemd/system",
+                        f"{TEST_DIR}/fixtures"}, where
+    # ... and what is still writable is in RAM (the container's root: --volatile=yes; /run; /dev) or the
+    # kernel's, except: the test's own log folder; the journal's bind, which PID 1 could not unmount
+    # (journald writes there until systemd-shutdown kills it); nspawn's own files under its read-only
+    # /run/host. Every other file system is read-only (/usr, the hooks' folder, the laid-out tree).
+    writable = sorted(m["where"] for m in mounts if "rw" in m["options"] and m["fstype"] not in RAM_OR_KERNEL)
+    assert writable == sorted([EDGES, "/var/log/journal", "/run/host/os-release", "/run/host/incoming"]), writable
+    assert next(m for m in mounts if m["where"] == "/")["fstype"] == "tmpfs"
+    journal = subprocess.run(["journalctl", "-D", str(container.journal_dir), "-o", "cat", "--no-pager"],
+                             capture_output=True, text=True, timeout=60).stdout
+    assert "Failed unmounting var-log-journal.mount" in journal
+    # Not shown here: systemd-shutdown unmounts or remounts read-only what is left (the root, the journal)
+    # before it runs the hooks, but skips that in a container (src/shutdown/shutdown.c: need_umount =
+    # !in_container). On a Pi that step is what makes the root read-only before SAFE TO UNPLUG.

@@ -16,7 +16,8 @@ import subprocess
 import pytest
 from PIL import Image
 
-from stretchbox.adapters.library import current_dir, import_routines, load_library
+from stretchbox.adapters.library.importer import import_routines
+from stretchbox.adapters.library.store import current_dir, load_library
 
 TOOLS = ("mkfs.vfat", "mcopy", "mmd", "mdir", "mtype")
 missing = [t for t in TOOLS if shutil.which(t) is None]

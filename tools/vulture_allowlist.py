@@ -26,27 +26,19 @@ _.compact_done
 _.compact_error
 _.compact_splash
 
-# core/session.py runs an action with getattr(self, "_do_" + action); its internals are being rewritten on
-# the session-table branch (it owns session.py): _step_start and Frame.paused_screen (set there, read
-# by nothing since the renderer stopped using it) go with that rewrite
-_._do_power_menu
-_._do_power_off
-_._do_start
-_._do_next_routine
-_._do_resume
-_._do_stop
-_._do_dismiss
-_._do_skip
-_._do_back
+# core/session.py belongs to the session-table branch (kept off here): _step_start is written and never
+# read, Frame.paused_screen is set there and read by nothing since the renderer stopped using it; both
+# go with a change there. table_markdown renders docs/session.md (make session-doc, through its test)
 _._step_start
 _.paused_screen
+_.table_markdown
 
 # OSError's own attribute: a NotRegularFile (adapters/files.py) names its file as every OSError does
 _.filename
 
-# adapters/library.py is being split into a package on another branch (it owns the file); icon_path
-# is used only by tests and goes when icons are resolved at load time; ImportedRoutine.stored is
-# part of the import report's record
+# The library-split work owns adapters/icons.py and adapters/library/ (kept off here): icon_path is
+# used only by tests now that icons are read at load time; ImportedRoutine.stored is a field of the
+# import report's record, kept as data
 _.icon_path
 _.stored
 

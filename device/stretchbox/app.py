@@ -28,7 +28,7 @@ from pathlib import Path
 from .adapters.buttons import ButtonsInput, mock_pin_factory
 from .adapters.buzzer import BuzzerOutput, sound_devices
 from .adapters.keyboard import HELP, Keyboard
-from .adapters import library as routine_library
+from .adapters.library import importer, store
 from .adapters.outputs.files import OutputFiles
 from .adapters.outputs.timeline import json_line, summary_record, write_table
 from .adapters.panel import PanelOutput
@@ -176,13 +176,13 @@ class UsbImports:
     def import_one(self, path: Path) -> ImportDone:
         """Import one stick and read the library back; never raises (a stick must not kill the worker)."""
         report, problems, changed = None, [], None
-        before = routine_library.current_dir(self.library)
+        before = store.current_dir(self.library)
         try:
-            report = routine_library.import_routines(path, self.library)
+            report = importer.import_routines(path, self.library)
         except Exception as exc:  # noqa: BLE001 - a bug must not leave the device showing an old library silently
             log.exception("USB import failed")
-            problems, changed = [str(exc)], routine_library.current_dir(self.library) != before
-        routines, load_problems = routine_library.load_library(self.library)  # never raises: what the device offers now
+            problems, changed = [str(exc)], store.current_dir(self.library) != before
+        routines, load_problems = store.load_library(self.library)  # never raises: what the device offers now
         return ImportDone(self.clock(), report, routines, problems + load_problems, changed)
 
     def apply(self, done: ImportDone) -> None:
@@ -459,7 +459,7 @@ def run(config: Config, routine: Path | None, display: DisplayChoice, pins: str,
     if routine:
         routines = routines_from(routine)
     else:
-        routines, problems = routine_library.load_library(Path(config.paths.library))
+        routines, problems = store.load_library(Path(config.paths.library))
         if not routines:
             for problem in problems:
                 print(problem, file=sys.stderr)

@@ -134,6 +134,8 @@ def _add_file_tools(sub) -> None:
 
     val = sub.add_parser("validate", help="check routine files or folders of them")
     val.add_argument("paths", nargs="+", type=path_arg, metavar="PATH")
+    val.add_argument("--strict", action="store_true",
+                     help="warnings (an icon file not found beside the routine) count as problems: exit 1")
     val.set_defaults(func=cmd_validate)
 
 
@@ -171,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from .commands import validate
 
-    return validate(args.paths)
+    return validate(args.paths, strict=args.strict)
 
 
 def _config(args: argparse.Namespace, *, device_file: bool = False, pins: bool = True):

@@ -11,7 +11,9 @@ from pathlib import Path
 from .adapters.configfile import load_config
 from .adapters.configyaml import dump_config
 from .adapters.files import display_path, exists
-from .adapters.library import DEFAULT_LIBRARY, import_command, routines_command
+from .adapters.library.commands import import_command, routines_command
+from .adapters.library.importer import icon_notes
+from .adapters.library.store import DEFAULT_LIBRARY
 from .adapters.routines import check_paths, load_builtin, load_routine
 from .adapters.yamlfile import FileError
 from .config import DEFAULT_PATH, Config
@@ -53,21 +55,34 @@ def routines_from(path: Path | None) -> list:
             print(problem, file=sys.stderr)
         raise SystemExit(EXIT_INVALID) from None
 
-def validate(paths: list[Path]) -> int:
-    """``stretchbox validate``: every routine file found, ok or its problems; exit 1 if any has one."""
+def validate(paths: list[Path], *, strict: bool = False) -> int:
+    """``stretchbox validate``: every routine file found, ok or its problems; exit 1 if any has one
+    (with ``strict``, a warning too: an icon file not found beside the routine)."""
     missing = [p for p in paths if not exists(p)]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(map(display_path, missing))}")
     result = check_paths(paths)
+    notes, warned = [], 0
     for path, routine in result.routines:
+        warnings, problems = icon_notes(path, routine)  # import's own icon check, in its words
+        notes += [f"{w.file}:{w.line}:{w.col}: warning: {w.message}" for w in warnings] + [str(p) for p in problems]
+        if problems or warnings and strict:
+            result.bad_files += 1
+            continue
+        warned += bool(warnings)
         n = len(routine.stretches)
         print(f"ok: {display_path(path)}: {routine.name} ({n} stretch{'es' if n != 1 else ''}, "
               f"{clock_text(routine.total_seconds())})")
     for problem in result.problems:
         print(problem, file=sys.stderr)
+    for note in notes:
+        print(note, file=sys.stderr)
     if result.bad_files:
         print(f"{result.bad_files} file{'s' if result.bad_files != 1 else ''} with problems", file=sys.stderr)
         return EXIT_INVALID
+    if warned:
+        print(f"{warned} file{'s' if warned != 1 else ''} with warnings (--strict makes them problems)",
+              file=sys.stderr)
     return EXIT_OK
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from ..core.routine import Routine, routine_from_mapping
 from .resources import data_dir
 from .files import exists, is_folder
+from .icons import with_icons
 from .yamlfile import FileError, FileProblem, load_checked
 
 ROUTINE_SUFFIXES = (".yaml", ".yml")
@@ -24,9 +25,15 @@ def builtin_dir() -> Path:
     return data_dir("routines")
 
 
-def load_routine(path: str | os.PathLike, *, display: str | None = None) -> Routine:
-    """One routine file -> Routine, or FileError listing every problem with file and line."""
-    return load_checked(path, lambda data: routine_from_mapping(data, source=str(path)), display=display)
+def load_routine(path: str | os.PathLike, *, display: str | None = None, icons: bool = True) -> Routine:
+    """One routine file -> Routine, or FileError listing every problem with file and line.
+
+    With ``icons``, each stretch's own icon file is read and checked now (``adapters.icons``), so
+    that nothing is read from the routine's folder while it runs; the USB import, which only
+    validates a file before copying it, passes False.
+    """
+    routine = load_checked(path, lambda data: routine_from_mapping(data, source=str(path)), display=display)
+    return with_icons(routine) if icons else routine
 
 
 def is_routine_name(name: str) -> bool:

@@ -26,6 +26,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ..core.errors import Invalid, StretchboxError
 from ..core.text import excerpt, quote
 from .files import NotRegularFile, display_path, read_regular
+from .yamlhints import explain
 
 T = TypeVar("T")
 
@@ -218,7 +219,7 @@ def parse(text: str, name: str) -> Document:
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        raise FileError([_yaml_problem(exc, name)]) from None
+        raise FileError([_yaml_problem(exc, name, text)]) from None
     except yaml.reader.ReaderError as exc:  # decode() refuses these first; kept located all the same
         line, col = _locate(text, min(exc.position, len(text)))
         raise FileError([FileProblem(name, line, col, f"YAML: {exc.reason}")]) from None
@@ -233,16 +234,23 @@ def parse(text: str, name: str) -> Document:
     return Document(data, name, builder.value_marks, builder.key_marks, builder.problems)
 
 
-def _yaml_problem(exc: yaml.MarkedYAMLError, name: str) -> FileProblem:
-    """PyYAML's error as one located line: where it went wrong, and where what it was reading began."""
+def _yaml_problem(exc: yaml.MarkedYAMLError, name: str, text: str) -> FileProblem:
+    """PyYAML's error as one located line: a plain-words hint where we know the mistake (placed on the
+    mistake, which may be lines above where the parser stopped), with what the parser said after it;
+    else where it went wrong, and where what it was reading began."""
     mark = exc.problem_mark or exc.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     context, problem = exc.context or "", exc.problem or ""
+    hint = explain(text, problem, (mark.line, mark.column) if mark else None, context,
+                   (exc.context_mark.line, exc.context_mark.column) if exc.context_mark else None)
+    if hint is not None:
+        said = excerpt(problem, 60) or excerpt(context, 60)
+        if (hint.line, hint.col) != (line, col):
+            said += f", at {line}:{col}"
+        return FileProblem(name, hint.line, hint.col, f"{hint.text} (YAML parser said: {said})")
     if context and exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
         context = f"{context} (from line {exc.context_mark.line + 1})"
     message = ": ".join(filter(None, [excerpt(context, 80), excerpt(problem, 100)])) or "not valid YAML"
-    if "'\\t'" in problem:  # PyYAML refuses a tab anywhere but inside text, even after a value
-        message += " (use spaces, not tabs)"
     return FileProblem(name, line, col, f"YAML: {message}")
 
 

@@ -7,7 +7,7 @@ without running a session.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Every screen the device can show.
 SCREENS = ("splash", "idle", "prepare", "hold", "switch", "rest", "paused", "lead-in", "done", "error", "message")
@@ -27,7 +27,7 @@ class Frame:
     title: str = ""
     name: str = ""
     icon: str = ""
-    icon_dir: str = ""  # where a routine's own icon files are (the routine file's folder)
+    icon_png: bytes | None = field(default=None, repr=False)  # a routine's own icon, read when it was loaded
     side: str | None = None
     seconds: int | None = None
     index: int = 0

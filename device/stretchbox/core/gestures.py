@@ -19,10 +19,26 @@ Time is an input; nothing here sleeps or reads a clock.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-A = "a"
-B = "b"
-BOTH = "ab"
+
+class Button(StrEnum):
+    """The buttons, and the chord of both (their values are what ``simulate --json`` prints)."""
+
+    A = "a"
+    B = "b"
+    BOTH = "ab"
+
+
+class Kind(StrEnum):
+    """What a gesture was: released before any hold threshold, or held to one."""
+
+    PRESS = "press"
+    HOLD = "hold"
+
+
+A, B, BOTH = Button.A, Button.B, Button.BOTH
+PRESS, HOLD = Kind.PRESS, Kind.HOLD
 
 
 @dataclass(frozen=True)
@@ -46,7 +62,7 @@ class Gesture:
     """What the user meant: ``kind`` is ``press`` or ``hold`` (with its threshold)."""
 
     button: str
-    kind: str
+    kind: Kind
     t: float
     seconds: float = 0.0
 
@@ -97,13 +113,13 @@ class Gestures:
         """Holds whose time has come by ``now``, each stamped with its exact time."""
         fired = []
         if self._chord_since is not None and now >= self._chord_since + self.config.chord_hold:
-            fired.append(Gesture(BOTH, "hold", self._chord_since + self.config.chord_hold, self.config.chord_hold))
+            fired.append(Gesture(BOTH, HOLD, self._chord_since + self.config.chord_hold, self.config.chord_hold))
             self._chord_since = None
         for button, down in self._down.items():
             longest = self.config.holds[button][-1]
             if not down.spent and now >= down.since + longest:
                 down.spent = True
-                fired.append(Gesture(button, "hold", down.since + longest, longest))
+                fired.append(Gesture(button, HOLD, down.since + longest, longest))
         return sorted(fired, key=lambda g: g.t)
 
     def pressed(self, event: Pressed) -> list[Gesture]:
@@ -126,8 +142,8 @@ class Gestures:
         held = event.t - down.since
         reached = [th for th in self.config.holds[event.button] if held >= th]
         if reached:
-            return [Gesture(event.button, "hold", event.t, reached[-1])]
-        return [Gesture(event.button, "press", event.t)]
+            return [Gesture(event.button, HOLD, event.t, reached[-1])]
+        return [Gesture(event.button, PRESS, event.t)]
 
     def reset(self) -> None:
         """Forget buttons in flight (e.g. the panel woke up on this press)."""

@@ -3,6 +3,11 @@
 Validation collects every problem at once; each names the path of the
 offending value (``("stretches", 2, "hold")``) so the file adapter can turn it
 into ``FILE:LINE:COL``. The core never sees a file.
+
+Every fact about the file format has one home here: the limits below, the
+field table (``TOP_FIELDS``, ``STRETCH_FIELDS``, ``TIMING_FIELDS``, ``CUES``), the
+duration grammar and the icon name rule. ``core.routine_schema`` builds the
+JSON Schema editors use from the same definitions.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from enum import Enum
 from typing import Any
 
 from .errors import Invalid
+from .icons import GENERIC_ICON
 from .text import quote
 
 SCHEMA_VERSION = 1
@@ -23,8 +29,11 @@ MAX_NAME = 40
 MAX_CUE = 80
 MAX_WHY = 400
 MAX_DESCRIPTION = 400
+MAX_ICON = 64
 MAX_DURATION = 3600
 DEFAULT_MIN_HOLD = 20
+MAX_PATTERN_STEPS = 16
+PATTERN_MS = (20, 3000)
 
 Path = tuple[str | int, ...]
 
@@ -66,6 +75,9 @@ class Stretch:
     timing: Timing
     cue: str = ""
     why: str = ""
+    # A routine's own icon (``icon`` is not a built-in name): the PNG's bytes, read and checked when the routine
+    # was loaded (adapters.icons), or None (built-in, or missing or unusable: the generic icon is drawn).
+    icon_png: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,108 @@ class Routine:
             if i < len(self.stretches) - 1:
                 total += s.timing.rest
         return total
+
+
+# ---------------------------------------------------------------- the fields of a routine file
+#
+# THE table of what a routine file may hold. The validator below walks these keys and reads its
+# limits here; core/routine_schema.py builds the JSON Schema for editors from the same entries
+# (descriptions and examples included), so the file format has one definition. Numbers (limits,
+# defaults) are never written into a description: the schema adds them from the constants.
+
+
+class Kind(Enum):
+    """What a field's value is, and so how it is checked."""
+
+    SCHEMA = "schema"  # the format's version number
+    TEXT = "text"  # text on one line once runs of spaces are one space, at most ``limit`` characters
+    DURATION = "duration"  # whole seconds: 30, "30s", "1m", "1m30s"
+    ICON = "icon"  # a built-in icon's name or a PNG's file name beside the routine
+    SIDES = "sides"  # one of Sides
+    TIMING = "timing"  # a mapping of TIMING_FIELDS
+    CUES = "cues"  # a mapping of CUES, each on, off or an on/off pattern
+    STRETCHES = "stretches"  # a list of 1 to ``limit`` mappings of STRETCH_FIELDS
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of a routine file: what the validator checks, and what an editor explains."""
+
+    kind: Kind
+    description: str  # what an editor shows on hover and beside a completion
+    examples: tuple[Any, ...]  # valid values (a test checks each with the validator)
+    required: bool = False
+    limit: int = 0  # TEXT: characters; STRETCHES: items
+    default: Any = None  # what an absent optional key means
+
+
+DEFAULT_ICON = GENERIC_ICON
+
+TIMING_FIELDS: dict[str, Field] = {
+    "prepare": Field(Kind.DURATION, "Time to get into position before the first hold, the stretch shown "
+                                    "with what to do.", ("8s", 5), default=Timing.prepare),
+    "hold": Field(Kind.DURATION, "How long the stretch is held, per side. Never under min_hold.",
+                  ("30s", "1m", 45), default=Timing.hold),
+    "switch": Field(Kind.DURATION, "Time to change sides between the two holds of a stretch done on both "
+                                   "sides.", ("5s", 3), default=Timing.switch),
+    "rest": Field(Kind.DURATION, "Time after a stretch, before the next one is prepared.", ("5s", 0),
+                  default=Timing.rest),
+}
+
+STRETCH_FIELDS: dict[str, Field] = {
+    "name": Field(Kind.TEXT, "The stretch's name, shown above its picture.", ("Seated hamstring", "Calf"),
+                  required=True, limit=MAX_NAME),
+    "icon": Field(Kind.ICON, "The picture shown during the stretch: a built-in icon, or the file name of a "
+                             "PNG beside the routine file ('shoulder' or 'shoulder.png'). A missing file shows "
+                             "the generic icon.", ("seated-hamstring", "calf", "shoulder.png"),
+                  limit=MAX_ICON, default=DEFAULT_ICON),
+    "sides": Field(Kind.SIDES, "Which sides the stretch is held on: both (left, then right), left, right, or "
+                               "none (a stretch without sides).", tuple(s.value for s in Sides),
+                   default=Sides.BOTH.value),
+    "cue": Field(Kind.TEXT, "What to do, shown while preparing and holding.",
+                 ("Heel down, toes up on a wall. Lean in.",), limit=MAX_CUE),
+    "why": Field(Kind.TEXT, "Why the stretch matters, for the routine's author and the curious.",
+                 ("The calves push you off the ground at every step.",), limit=MAX_WHY),
+    **TIMING_FIELDS,
+}
+
+# Cues a routine may silence or re-pattern (``cues: {countdown: off, next-stretch: [400, 100, 400]}``).
+CUES: dict[str, str] = {  # each name, and when the device sounds it
+    "prepare": "a stretch is being prepared: get into position",
+    "go": "a hold starts",
+    "switch-side": "it is time to change sides",
+    "countdown": "each of the last seconds of a hold ticks by",
+    "next-stretch": "the next stretch is being prepared",
+    "paused": "the routine is paused",
+    "resumed": "the routine goes on after a pause",
+    "done": "the routine is over",
+}
+
+TOP_FIELDS: dict[str, Field] = {
+    "schema": Field(Kind.SCHEMA, "The version of the routine format this file is written in.", (SCHEMA_VERSION,),
+                    required=True),
+    "name": Field(Kind.TEXT, "The routine's name, as the device lists it. Two routines on one device cannot "
+                             "share a name.", ("Post-run stretches", "Desk break"), required=True, limit=MAX_NAME),
+    "description": Field(Kind.TEXT, "What the routine is for, in a sentence or two.",
+                         ("Six stretches for hamstrings, hips, low back, IT band and calves.",),
+                         limit=MAX_DESCRIPTION),
+    "min_hold": Field(Kind.DURATION, "The shortest hold any stretch of this routine may have, per side: a "
+                                     "shorter hold is an error, so a typo cannot make a stretch too short to do "
+                                     "any good.", ("20s", 30), default=DEFAULT_MIN_HOLD),
+    "defaults": Field(Kind.TIMING, "Timings for every stretch of the routine; a stretch may set any of them "
+                                   "for itself.", ({"prepare": "8s", "hold": "30s", "switch": "5s", "rest": "5s"},)),
+    "cues": Field(Kind.CUES, "Silence or re-pattern the buzzer's cues for this routine: on (the device's "
+                             "pattern), off (silent), or a list of on/off times in milliseconds, starting "
+                             "with on.", ({"countdown": "off", "next-stretch": [400, 100, 400]},)),
+    "stretches": Field(Kind.STRETCHES, "The stretches, in the order they are done.",
+                       ([{"name": "Calf", "icon": "calf", "sides": "both", "hold": "30s"}],),
+                       required=True, limit=MAX_STRETCHES),
+}
+
+TOP_KEYS = tuple(TOP_FIELDS)
+TIMING_KEYS = tuple(TIMING_FIELDS)
+STRETCH_KEYS = tuple(STRETCH_FIELDS)
+CUE_NAMES = tuple(CUES)
 
 
 @dataclass(frozen=True, order=True)
@@ -119,11 +233,38 @@ def format_path(path: Path) -> str:
 # Bounded by construction: ASCII digits and spaces only, and never applied to more than
 # MAX_DURATION_TEXT characters, so backtracking has nowhere to go. No possessive quantifiers or
 # atomic groups: Bookworm's Python 3.11.2 mis-matches them ("20s" fails), fixed only in later 3.11s.
-_DURATION = re.compile(r"(?:([0-9]+)[ \t]*[mM])?[ \t]*(?:([0-9]+)[ \t]*[sS])?")
+_DIGITS, _GAP, _MIN, _SEC = "[0-9]+", r"[ \t]*", "[mM]", "[sS]"
+_DURATION = re.compile(f"(?:({_DIGITS}){_GAP}{_MIN})?{_GAP}(?:({_DIGITS}){_GAP}{_SEC})?")
 MAX_DURATION_TEXT = 20
-_DURATION_HINT = "expected a duration like 30, '30s' or '1m30s'"
+DURATION_FORMS = "30, '30s', '1m' or '1m30s'"
+_DURATION_HINT = f"expected a duration like {DURATION_FORMS}"
+# The same forms as one pattern over a whole value, spaces around it allowed (parse_duration strips
+# them): what the JSON Schema checks text durations with. Python's ``re`` and ECMAScript read it alike.
+DURATION_PATTERN = (rf"^\s*(?:{_DIGITS}|{_DIGITS}{_GAP}{_MIN}(?:{_GAP}{_DIGITS}{_GAP}{_SEC})?"
+                    rf"|{_DIGITS}{_GAP}{_SEC})\s*$")
 # Letters that stand in for digits when typed in a hurry: "3O" is 30, "l5" is 15.
 _LOOKALIKES = str.maketrans("oOlI", "0011")
+
+
+_ICON_BODY = f"[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_ICON - 1}}}"
+ICON_NAME = re.compile(f"^{_ICON_BODY}$")
+ICON_RULE = "a built-in name or a file name beside the routine (letters, digits, '-', '_', '.'; no folders)"
+# An icon as written (spaces around it are dropped, and an empty one means the generic icon).
+ICON_PATTERN = rf"^\s*(?:{_ICON_BODY}\s*)?$"
+
+
+def text_pattern(limit: int, *, required: bool) -> str:
+    """The pattern of a TEXT field's value: at most ``limit`` characters once the ends are trimmed and
+    each run of spaces inside is one space (what ``Checker.text`` measures), not blank when ``required``.
+
+    Each run of spaces can be matched one way only, so a 60 KB value fails in linear time.
+
+    >>> import re
+    >>> [bool(re.search(text_pattern(5, required=True), t)) for t in ("  a   b c ", "abcdef", "   ")]
+    [True, False, False]
+    """
+    words = rf"\S(?:\S|\s+(?=\S)){{0,{limit - 1}}}\s*"
+    return rf"^\s*{words}$" if required else rf"^\s*(?:{words})?$"
 
 
 def parse_duration(value: Any) -> int:
@@ -186,15 +327,6 @@ def suggest(key: str, allowed: tuple[str, ...]) -> str:
     return f"unknown key {quote(key)} (allowed: {', '.join(allowed)})"
 
 
-TOP_KEYS = ("schema", "name", "description", "defaults", "min_hold", "cues", "stretches")
-# Cues a routine may silence or re-pattern (``cues: {countdown: off, next-stretch: [400, 100, 400]}``).
-CUE_NAMES = ("prepare", "go", "switch-side", "countdown", "next-stretch", "paused", "resumed", "done")
-MAX_PATTERN_STEPS = 16
-PATTERN_MS = (20, 3000)
-TIMING_KEYS = ("prepare", "hold", "switch", "rest")
-STRETCH_KEYS = ("name", "icon", "sides", "cue", "why") + TIMING_KEYS
-
-
 @dataclass
 class Checker:
     """Collects problems while walking one routine mapping."""
@@ -213,7 +345,8 @@ class Checker:
                 self.problems.append(Problem(path + (str(key),), suggest(str(key), allowed), at_key=True))
         return value
 
-    def text(self, data: dict, key: str, path: Path, *, required: bool, limit: int) -> str:
+    def text(self, data: dict, key: str, path: Path, spec: Field) -> str:
+        required, limit = spec.required, spec.limit
         if key not in data:
             if required:
                 self.add(path, f"missing required key '{key}'")
@@ -254,9 +387,9 @@ def routine_from_mapping(data: Any, *, source: str = "") -> Routine:
     elif schema != SCHEMA_VERSION or isinstance(schema, bool):
         c.add(("schema",), f"unsupported schema {quote(schema)}; this device reads schema {SCHEMA_VERSION}")
 
-    name = c.text(top, "name", (), required=True, limit=MAX_NAME)
-    description = c.text(top, "description", (), required=False, limit=MAX_DESCRIPTION)
-    min_hold = c.duration(top, "min_hold", (), DEFAULT_MIN_HOLD)
+    name = c.text(top, "name", (), TOP_FIELDS["name"])
+    description = c.text(top, "description", (), TOP_FIELDS["description"])
+    min_hold = c.duration(top, "min_hold", (), TOP_FIELDS["min_hold"].default)
     assert min_hold is not None
 
     base = Timing()
@@ -280,8 +413,8 @@ def routine_from_mapping(data: Any, *, source: str = "") -> Routine:
         c.add(("stretches",), f"'stretches' must be a list, got {type_name(raw)}")
     elif not raw:
         c.add(("stretches",), "'stretches' is empty; a routine needs at least one stretch")
-    elif len(raw) > MAX_STRETCHES:
-        c.add(("stretches",), f"{len(raw)} stretches; at most {MAX_STRETCHES}")
+    elif len(raw) > TOP_FIELDS["stretches"].limit:
+        c.add(("stretches",), f"{len(raw)} stretches; at most {TOP_FIELDS['stretches'].limit}")
     else:
         for i, item in enumerate(raw):
             s = _stretch(c, item, ("stretches", i), base, min_hold)
@@ -301,9 +434,9 @@ def _cues(c: Checker, raw: Any) -> tuple[tuple[str, tuple[int, ...] | None], ...
         if name not in CUE_NAMES:
             continue
         path: Path = ("cues", name)
-        if value in ("on", True):
+        if value == "on" or value is True:  # not ``in ("on", True)``: 1 == True, and 1 is no on/off
             continue
-        if value in ("off", False):
+        if value == "off" or value is False:
             out.append((name, None))
         elif isinstance(value, list) and 0 < len(value) <= MAX_PATTERN_STEPS and all(
                 isinstance(v, int) and not isinstance(v, bool) and PATTERN_MS[0] <= v <= PATTERN_MS[1]
@@ -315,7 +448,6 @@ def _cues(c: Checker, raw: Any) -> tuple[tuple[str, tuple[int, ...] | None], ...
     return tuple(out)
 
 
-ICON_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def _stretch(c: Checker, item: Any, path: Path, base: Timing, min_hold: int) -> Stretch | None:
@@ -325,14 +457,13 @@ def _stretch(c: Checker, item: Any, path: Path, base: Timing, min_hold: int) -> 
         if isinstance(item, dict):
             c.add(path, "empty stretch: needs at least 'name' and 'icon'")
         return None
-    name = c.text(d, "name", path, required=True, limit=MAX_NAME)
-    icon = c.text(d, "icon", path, required=False, limit=64) or "generic"
-    if "icon" in d and icon and len(icon) <= 64 and not ICON_NAME.match(icon):  # longer: reported by text()
-        c.add(path + ("icon",), f"icon {quote(icon)} must be a built-in name or a file name beside the routine "
-                                "(letters, digits, '-', '_', '.'; no folders)")
-    cue = c.text(d, "cue", path, required=False, limit=MAX_CUE)
-    why = c.text(d, "why", path, required=False, limit=MAX_WHY)
-    sides = Sides.BOTH
+    name = c.text(d, "name", path, STRETCH_FIELDS["name"])
+    icon = c.text(d, "icon", path, STRETCH_FIELDS["icon"]) or STRETCH_FIELDS["icon"].default
+    if "icon" in d and icon and len(icon) <= MAX_ICON and not ICON_NAME.match(icon):  # longer: reported by text()
+        c.add(path + ("icon",), f"icon {quote(icon)} must be {ICON_RULE}")
+    cue = c.text(d, "cue", path, STRETCH_FIELDS["cue"])
+    why = c.text(d, "why", path, STRETCH_FIELDS["why"])
+    sides = Sides(STRETCH_FIELDS["sides"].default)
     if "sides" in d:
         value = d["sides"]
         try:

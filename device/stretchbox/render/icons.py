@@ -1,18 +1,11 @@
-"""Stretch icons: the built-in pictograms, or a routine's own PNG beside its file.
+"""Stretch icons: the built-in pictograms, or a routine's own PNG, read when the routine was loaded.
 
-A routine's ``icon:`` names a built-in icon (``core.icons.BUILTIN_ICONS``) or
-a PNG in the routine's own folder (``name`` or ``name.png``, matched without
-regard to case, as FAT sticks mangle it). Such a file came off a USB stick, so
-it is read defensively:
-
-* a plain file name only: no ``/`` or ``\\``, not absolute, no ``.``/``..``,
-  no hidden file, and no symbolic link (a link could point anywhere);
-* at most ``MAX_BYTES`` (256 KiB) on disk and ``MAX_PIXELS`` (1024x1024),
-  checked from the PNG header before anything is decoded; Pillow's
-  decompression-bomb warning is an error too;
-* scaled to fit the icon box and dithered to 1 bit (Floyd-Steinberg). The
-  picture is what stands out: with transparency the opaque pixels, else a
-  light background is inverted so the figure is lit on the dark panel.
+A frame's ``icon`` names a built-in icon (``core.icons.BUILTIN_ICONS``); any
+other name is a routine's own icon, whose checked PNG bytes the loader put in
+``Frame.icon_png`` (see ``adapters.icons``: the renderer never opens a routine's
+files). Such a picture is scaled to fit the icon box and dithered to 1 bit
+(Floyd-Steinberg). The picture is what stands out: with transparency the opaque
+pixels, else a light background is inverted so the figure is lit on the dark panel.
 
 Anything wrong gives the generic icon: ``load_icon`` raises ``IconError``
 (carrying the generic picture as ``fallback``), ``resolve_icon`` returns
@@ -21,26 +14,22 @@ Anything wrong gives the generic icon: ``load_icon`` raises ``IconError``
 >>> image, problem = resolve_icon("calf")
 >>> image.mode, image.size, problem
 ('1', (48, 48), None)
->>> resolve_icon("../../etc/passwd", "/tmp")[1]
-"icon '../../etc/passwd' must be a plain file name beside the routine"
+>>> resolve_icon("shoulder")[1]
+"icon 'shoulder' is not a built-in icon, and the routine brought no picture for it"
 """
 
 from __future__ import annotations
 
-import os
+import io
 import warnings
-from pathlib import Path
 
 from PIL import Image, ImageOps, ImageStat
 
-from ..core.icons import BUILTIN_ICONS
+from ..core.icons import BUILTIN_ICONS, GENERIC_ICON, MAX_ICON_SIDE
 from .assets import Assets, default_assets
 
-GENERIC = "generic"
+GENERIC = GENERIC_ICON
 BOX = 48  # the built-in icons' size, and the default box
-MAX_BYTES = 256 * 1024
-MAX_SIDE = 1024
-MAX_PIXELS = MAX_SIDE * MAX_SIDE
 
 
 class IconError(ValueError):
@@ -51,70 +40,48 @@ class IconError(ValueError):
         self.fallback = fallback
 
 
-def load_icon(name: str, routine_dir: str | os.PathLike | None = None, *, box: int = BOX,
-              assets: Assets | None = None) -> Image.Image:
-    """The icon ``name`` as a ``box`` x ``box`` mode "1" image, or IconError (with the generic one)."""
+def load_icon(name: str, png: bytes | None = None, *, box: int = BOX, assets: Assets | None = None) -> Image.Image:
+    """The icon ``name`` (built-in, or the routine's own ``png``) as a ``box`` x ``box`` mode "1" image, or
+    IconError (with the generic one)."""
     assets = assets or default_assets()
     try:
         if not name or name in BUILTIN_ICONS:
             return fit_builtin(assets.open_icon(name or GENERIC), box)
-        return load_file(routine_icon_path(name, routine_dir), box)
+        if png is None:
+            raise IconError(f"icon '{name}' is not a built-in icon, and the routine brought no picture for it")
+        return from_png(name, png, box)
     except IconError as exc:
         raise IconError(str(exc), fit_builtin(assets.open_icon(GENERIC), box)) from None
 
 
-def resolve_icon(name: str, routine_dir: str | os.PathLike | None = None, *, box: int = BOX,
+def resolve_icon(name: str, png: bytes | None = None, *, box: int = BOX,
                  assets: Assets | None = None) -> tuple[Image.Image, str | None]:
     """``(image, None)``, or ``(generic image, why)`` when the icon cannot be used."""
     try:
-        return load_icon(name, routine_dir, box=box, assets=assets), None
+        return load_icon(name, png, box=box, assets=assets), None
     except IconError as exc:
         assert exc.fallback is not None
         return exc.fallback, str(exc)
 
 
-def routine_icon_path(name: str, routine_dir: str | os.PathLike | None) -> Path:
-    """The file ``name`` or ``name.png`` in ``routine_dir``, refusing anything that leaves it."""
-    if not routine_dir:
-        raise IconError(f"icon '{name}' is not a built-in icon ({', '.join(BUILTIN_ICONS)})")
-    if ("/" in name or "\\" in name or "\0" in name or os.path.isabs(name) or name.startswith(".")
-            or (os.altsep and os.altsep in name)):
-        raise IconError(f"icon '{name}' must be a plain file name beside the routine")
-    folder = Path(routine_dir).resolve()
-    wanted = {name.lower(), f"{name.lower()}.png"}
+def from_png(name: str, png: bytes, box: int = BOX) -> Image.Image:
+    """A routine's own PNG (checked when it was loaded), scaled to fit ``box`` x ``box`` and dithered to 1 bit,
+    or IconError."""
     try:
-        match = next((p for p in sorted(folder.iterdir()) if p.name.lower() in wanted), None)
-    except OSError as exc:
-        raise IconError(f"cannot read the routine's folder: {exc.strerror or exc}") from None
-    if match is None:
-        raise IconError(f"no icon file '{name}' or '{name}.png' beside the routine")
-    if match.is_symlink() or match.resolve().parent != folder:
-        raise IconError(f"icon '{match.name}' is a link out of the routine's folder")
-    if not match.is_file():
-        raise IconError(f"icon '{match.name}' is not a file")
-    return match
-
-
-def load_file(path: Path, box: int = BOX) -> Image.Image:
-    """A PNG within the limits, scaled to fit ``box`` x ``box`` and dithered to 1 bit, or IconError."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise IconError(f"icon '{path.name}' is {size:,} bytes; at most {MAX_BYTES:,}")
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path, formats=["PNG"]) as im:  # reads the header only
+            with Image.open(io.BytesIO(png), formats=["PNG"]) as im:  # reads the header only
                 w, h = im.size
-                if w > MAX_SIDE or h > MAX_SIDE or w * h > MAX_PIXELS:
-                    raise IconError(f"icon '{path.name}' is {w}x{h}; at most {MAX_SIDE}x{MAX_SIDE}")
+                if w > MAX_ICON_SIDE or h > MAX_ICON_SIDE:
+                    raise IconError(f"icon '{name}' is {w}x{h}; at most {MAX_ICON_SIDE}x{MAX_ICON_SIDE}")
                 im.load()
                 image = im.copy()
     except IconError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise IconError(f"icon '{path.name}' is a decompression bomb") from None
-    except Exception as exc:  # hostile bytes: any decoder failure means "not a usable PNG"
-        raise IconError(f"icon '{path.name}' is not a usable PNG ({type(exc).__name__})") from None
+        raise IconError(f"icon '{name}' is a decompression bomb") from None
+    except Exception as exc:  # any decoder failure means "not a usable PNG"
+        raise IconError(f"icon '{name}' is not a usable PNG ({type(exc).__name__})") from None
     grey = _ink(image)
     grey.thumbnail((box, box), Image.Resampling.LANCZOS)
     canvas = Image.new("L", (box, box), 0)
@@ -149,19 +116,19 @@ def fit_builtin(image: Image.Image, box: int) -> Image.Image:
 class Icons:
     """Each icon loaded once per box size, with a mirrored copy for the right side.
 
-    ``problems`` maps ``(name, routine_dir)`` to why an icon fell back to generic.
+    ``problems`` maps an icon name to why it fell back to generic.
     """
 
     def __init__(self, assets: Assets | None = None):
         self.assets = assets or default_assets()
         self._cache: dict[tuple, Image.Image] = {}
-        self.problems: dict[tuple[str, str], str] = {}
+        self.problems: dict[str, str] = {}
 
-    def get(self, name: str, box: int, *, mirrored: bool = False, routine_dir: str = "") -> Image.Image:
-        key = (name, box, mirrored, routine_dir)
+    def get(self, name: str, box: int, *, mirrored: bool = False, png: bytes | None = None) -> Image.Image:
+        key = (name, box, mirrored, png)
         if key not in self._cache:
-            image, problem = resolve_icon(name, routine_dir, box=box, assets=self.assets)
+            image, problem = resolve_icon(name, png, box=box, assets=self.assets)
             if problem:
-                self.problems[(name, routine_dir)] = problem
+                self.problems[name] = problem
             self._cache[key] = ImageOps.mirror(image) if mirrored else image
         return self._cache[key]

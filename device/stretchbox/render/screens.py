@@ -117,7 +117,7 @@ class Renderer:
 
     def icon(self, image: Image.Image, frame: Frame, xy: tuple[int, int], box: int, *, mirrored: bool | None = None):
         flip = frame.side == "right" if mirrored is None else mirrored
-        image.paste(self.icons.get(frame.icon, box, mirrored=flip, routine_dir=frame.icon_dir), xy)
+        image.paste(self.icons.get(frame.icon, box, mirrored=flip, png=frame.icon_png), xy)
 
     def side(self, draw: ImageDraw.ImageDraw, frame: Frame, x: int, y: int, size: int = 13) -> None:
         """LEFT with an arrow pointing left, RIGHT with one pointing right: a word and a shape."""
