@@ -179,6 +179,32 @@ def test_a_nack_mid_frame_leaves_no_wrong_pixel_once_a_frame_is_acknowledged(mon
         assert device.counts["full"] > 5  # each escaped fault cost a whole frame after it
 
 
+@pytest.mark.parametrize("chip", CHIPS)
+def test_a_data_write_refused_half_way_makes_the_next_frame_whole(monkeypatch, chip):
+    from tests.doubles.i2c_bus import CONTROL_DATA, remote_io_error
+
+    device, panel, bus = open_panel(monkeypatch, chip)
+    images = fuzzed(21, n=4)
+    device.display(images[0])
+    transfer, armed = bus.transfer, [True]
+
+    def half_then_nack(address, control, payload):
+        if armed[0] and control == CONTROL_DATA and len(payload) > 1:
+            armed[0] = False
+            panel.receive(control, payload[:len(payload) // 2])  # landed in part, then refused
+            raise remote_io_error()
+        transfer(address, control, payload)
+
+    monkeypatch.setattr(bus, "transfer", half_then_nack)
+    with pytest.raises(OSError):
+        device.display(images[1])
+    full = device.counts["full"]
+    device.display(images[2])
+    assert device.counts["full"] == full + 1 and panel.gddram() == expected(images[2], 0)
+    device.display(images[3])
+    assert device.counts["full"] == full + 1 and panel.gddram() == expected(images[3], 0)
+
+
 # ---- what can disturb the RAM ------------------------------------------------------------------
 @pytest.mark.parametrize("chip", CHIPS)
 def test_a_panel_reset_without_any_bus_error_is_right_again_at_the_periodic_full_frame(monkeypatch, chip):
