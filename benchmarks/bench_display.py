@@ -4,7 +4,13 @@ All three run in this process, through the same real luma.oled ssd1306 driver
 over a recording serial interface, on simulated time (the routine's 7 minutes
 take seconds). Reported: frames sent, bytes on the bus (what the I2C wire
 carries: ~23 ms per frame at 400 kHz), and CPU per frame for rendering and for
-luma's packing, as medians. Run: `make bench` or `python benchmarks/bench_display.py`.
+luma's packing, as medians.
+
+Then the partial updates (adapters/partial.py, what a real panel gets) for the
+ssd1306 and the sh1106: bytes against the changed-bytes lower bound and against
+luma's driver redrawing every second, wire time per routine and per frame at
+100 and 400 kHz, and CPU per display() against luma's on the same frames.
+Run: `make bench` or `python benchmarks/bench_display.py`.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "device"))
 from gpiozero.pins.mock import MockFactory, MockPWMPin  # noqa: E402
 
 from stretchbox.adapters.display import RecordingSerial, make_device  # noqa: E402
+from stretchbox.adapters.partial import PARTIAL, pack  # noqa: E402
 from stretchbox.adapters.routines import load_builtin  # noqa: E402
 from stretchbox.app import build, simulate  # noqa: E402
 from stretchbox.platform import Platform, SimClock
@@ -65,10 +72,10 @@ def ours(routine, presses=()):
     return serial, render.times, display.times, clock.now
 
 
-def fixed_rate(routine, period: float, presses=()):
+def fixed_rate(routine, period: float, presses=(), chip: str = "ssd1306"):
     """The common pattern: redraw the current screen every ``period`` seconds, changed or not."""
     serial = RecordingSerial()
-    device = make_device("ssd1306", serial)
+    device = make_device(chip, serial)
     renderer = Renderer((128, 64))
     render, display = Timed(renderer.render), Timed(device.display)
     session = Session([routine])
@@ -101,11 +108,109 @@ def table(title: str, routine, presses=()) -> None:
               f"{cpu:>7.3f} {sent / base[2]:>7.1f}")
 
 
+# ---- partial updates (adapters/partial.py) -----------------------------------------------------
+START_STOP_CLOCKS = 2  # per transaction, besides 9 clocks for each byte (address, control, payload)
+
+
+def wire_s(payloads, hz: float) -> float:
+    """Seconds on the wire for these transactions (each: address + control byte + payload)."""
+    return sum(9 * (2 + n) + START_STOP_CLOCKS for n in payloads) / hz
+
+
+def partial_run(routine, chip: str):
+    """The app (draw on change) over our partial driver on a recording serial interface, simulated time.
+    Returns the serial, the images displayed, and each display() call's transactions (payload sizes)."""
+    serial = RecordingSerial()
+    clock, inbox, factory = SimClock(), queue.Queue(), MockFactory(pin_class=MockPWMPin)
+    device = PARTIAL[chip](serial, clock=clock)
+    images, per_frame = [], []
+    display = device.display
+
+    def recorded(image):
+        start = len(serial.calls)
+        display(image)
+        images.append(image.copy())
+        per_frame.append([len(c.payload) for c in serial.calls[start:]])
+
+    device.display = recorded
+    try:
+        built = build(Config(), [routine], pin_factory=factory, clock=clock, inbox=inbox,
+                      open_display=lambda: device, render=Renderer((128, 64)).render, idle=False)
+        pin = factory.pin("GPIO17")
+        simulate(built.app, [(0.0, pin.drive_low), (0.0, pin.drive_high)], inbox, clock)
+    finally:
+        factory.reset()
+    return serial, images, per_frame, device
+
+
+def lower_bound(images, width: int = 128) -> int:
+    """GDDRAM bytes that differ between consecutive frames (the first against luma's cleared panel)."""
+    previous, total = [bytes(width)] * 8, 0
+    for image in images:
+        pages = pack(image)
+        total += sum(a != b for old, new in zip(previous, pages) for a, b in zip(old, new))
+        previous = pages
+    return total
+
+
+def cpu_per_frame(driver, images, repeat: int = 3) -> list[float]:
+    """CPU ms of each display() call over the frame sequence, best of ``repeat`` passes per frame."""
+    best = [float("inf")] * len(images)
+    for _ in range(repeat):
+        for i, image in enumerate(images):
+            start = time.process_time_ns()
+            driver.display(image)
+            best[i] = min(best[i], (time.process_time_ns() - start) / 1e6)
+    return best
+
+
+def pct(values, q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def partial_table(routine) -> list[dict]:
+    print("\npartial updates, default routine, draw on change; stock = luma's driver redrawing every second")
+    out = []
+    for chip in ("ssd1306", "sh1106"):
+        serial, images, per_frame, device = partial_run(routine, chip)
+        bound = lower_bound(images)
+        frame_bytes = sum(sum(p) for p in per_frame)
+        stock_serial, *_ = fixed_rate(routine, 1.0, chip=chip)
+        luma_cpu = cpu_per_frame(make_device(chip, RecordingSerial()), images)
+        ours_cpu = cpu_per_frame(PARTIAL[chip](RecordingSerial(), refresh_every=None), images)
+        row = dict(chip=chip, frames=len(images), bound=bound, frame_bytes=frame_bytes, total=serial.bytes_sent,
+                   stock=stock_serial.bytes_sent, full=device.counts["full"], windows=device.counts["windows"],
+                   luma_ms=statistics.median(luma_cpu), ours_ms=statistics.median(ours_cpu))
+        print(f"{chip}: {row['frames']} frames ({row['full']} full incl. luma's clear, {row['windows']} windows); "
+              f"changed-bytes lower bound {bound:,}; bytes sent by display() {frame_bytes:,} "
+              f"= {frame_bytes / bound:.2f}x the bound; on the bus in all {serial.bytes_sent:,} "
+              f"(luma at 1 Hz: {stock_serial.bytes_sent:,} = {stock_serial.bytes_sent / serial.bytes_sent:.1f}x ours)")
+        for hz in (100_000, 400_000):
+            routine_s = wire_s([len(c.payload) for c in serial.calls], hz)
+            stock_s = wire_s([len(c.payload) for c in stock_serial.calls], hz)
+            frames_ms = [wire_s(p, hz) * 1000 for p in per_frame]
+            print(f"  wire @{hz // 1000} kHz: routine {routine_s:.2f} s (luma at 1 Hz {stock_s:.1f} s); per frame "
+                  f"median {statistics.median(frames_ms):.2f} ms, p95 {pct(frames_ms, 0.95):.2f}, "
+                  f"max {max(frames_ms):.2f}")
+            row[f"routine_{hz}"], row[f"stock_{hz}"] = routine_s, stock_s
+            row[f"frame_{hz}"] = (statistics.median(frames_ms), pct(frames_ms, 0.95), max(frames_ms))
+        print(f"  CPU per frame (median of per-frame best of 3, same frames, same process): luma display() "
+              f"{row['luma_ms']:.3f} ms, ours {row['ours_ms']:.3f} ms = 1/{row['luma_ms'] / row['ours_ms']:.1f}; "
+              f"Pi Zero 2 W estimate x8-10: luma {row['luma_ms'] * 8:.1f}-{row['luma_ms'] * 10:.1f} ms, "
+              f"ours {row['ours_ms'] * 8:.2f}-{row['ours_ms'] * 10:.2f} ms")
+        out.append(row)
+    return out
+
+
 def main() -> None:
     routine = load_builtin()[0]
     table("default routine", routine)
     table("default routine with a 5-minute pause (A at 60 s and 360 s)", routine, (60.0, 360.0))
     print("\nrender/display: median CPU ms per frame drawn; x ours: bus bytes relative to ours")
+    partial_table(routine)
+    print(f"\nwire time: 9 clocks per byte (address, control byte, payload) + {START_STOP_CLOCKS} for start/stop, "
+          "per transaction; the Linux driver's per-transaction latency is not included")
 
 
 if __name__ == "__main__":

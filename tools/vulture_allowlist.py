@@ -42,6 +42,10 @@ _.filename
 _.icon_path
 _.stored
 
+# adapters/partial.py (the partial-updates work, merged from main; kept off here): invalidate() is part of
+# its documented driver interface (a full frame next) and is called only by its tests so far
+_.invalidate
+
 # What a running device did, kept for diagnosis and read by the tests that prove change detection
 # and fault recovery: the panel's and the terminal panel's counters, the App's last frame
 _.frames_shown

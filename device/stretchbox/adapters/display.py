@@ -180,7 +180,8 @@ def _create_device(cmdline, args):
     (or the init sequence, ~20 transactions on an sh1106).
     """
     import luma.core.framebuffer
-    import luma.oled.device
+
+    from .partial import device_class
 
     if args.display not in cmdline.get_display_types().get("oled", []):
         return cmdline.create_device(args)
@@ -192,8 +193,8 @@ def _create_device(cmdline, args):
             interface.command(NOP[args.display])  # nothing at the address: DeviceNotFoundError, no device made
         framebuffer = getattr(luma.core.framebuffer, args.framebuffer)(num_segments=args.num_segments,
                                                                         debug=args.debug)
-        return getattr(luma.oled.device, args.display)(serial_interface=interface,
-                                                       **dict(vars(args), framebuffer=framebuffer))
+        return device_class(args.display)(serial_interface=interface,  # ssd1306/sh1106: partial updates
+                                          **dict(vars(args), framebuffer=framebuffer))
     except BaseException:
         interface.cleanup()
         raise
