@@ -27,16 +27,18 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
+import select
 import socket
 import subprocess
 import sys
 import tempfile
 import termios
+import threading
 import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
-PROGRAM = [str(BIN / "stretchbox"), "run", "--display", "dummy", "--pins", "mock"]
+PROGRAM = [str(BIN / "stretchbox"), "run"]
 BASELINE = ("import queue\nq = queue.Queue()\nwhile True:\n"
             "    try:\n        q.get(timeout=1)\n    except queue.Empty:\n        pass\n")
 TARGETS = {"idle": 1.5, "running": 3.0, "idle + watchdog": 1.5, "idle in a terminal": 1.5}
@@ -56,13 +58,39 @@ def switches(pid: int) -> dict[int, int]:
     return counts
 
 
+def wchan(pid: int, tid: int) -> str:
+    """The kernel function a thread sleeps in (futex: a lock or queue wait; do_sys_poll, do_select...)."""
+    try:
+        return Path(f"/proc/{pid}/task/{tid}/wchan").read_text().strip().split(".")[0] or "running"
+    except OSError:
+        return "?"
+
+
+class MountChanges(threading.Thread):
+    """Counts changes of the mount table (the USB watcher thread wakes on each, by design)."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.count, self.stop = 0, threading.Event()
+
+    def run(self) -> None:
+        with open("/proc/self/mountinfo") as table:
+            poller = select.poll()
+            poller.register(table, select.POLLPRI | select.POLLERR)
+            while not self.stop.is_set():
+                if poller.poll(100):
+                    self.count += 1
+                    table.seek(0)
+                    table.read()
+
+
 def controlling_tty() -> None:
     """In the child: a session of its own with stdin (a pty) as its controlling terminal, foreground."""
     os.setsid()
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-def start(name: str, tmp: Path):
+def start(name: str, tmp: Path, options: list[str]):
     """(process, things to close afterwards) for one variant."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     for key in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"):
@@ -72,7 +100,7 @@ def start(name: str, tmp: Path):
     if name == "baseline":
         argv = [sys.executable, "-c", BASELINE]
     else:
-        argv = PROGRAM + (["--start"] if name == "running" else [])
+        argv = PROGRAM + options + (["--start"] if name == "running" else [])
     if name == "idle + watchdog":
         path = str(tmp / "notify")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -104,7 +132,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=30.0, help="seconds measured (default 30)")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring (default 3)")
+    parser.add_argument("--display", default="dummy", help="as for stretchbox run (default dummy)")
+    parser.add_argument("--pins", default="mock", help="as for stretchbox run (default mock; on a Pi: real)")
     args = parser.parse_args()
+    options = ["--display", args.display, "--pins", args.pins]
     names = ["baseline", "idle", "running", "idle + watchdog", "idle in a terminal"]
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
@@ -112,17 +143,22 @@ def main() -> None:
         for name in names:
             cwd = tmp / name.replace(" ", "_")
             cwd.mkdir()
-            started[name] = start(name, cwd)
+            started[name] = start(name, cwd, options)
         try:
             time.sleep(args.warmup)
             for name, (proc, _) in started.items():
                 if proc.poll() is not None:
                     raise SystemExit(f"{name}: exited {proc.returncode} during warm-up: {proc.stderr.read().decode()}")
+            mounts = MountChanges()
+            mounts.start()
             before = {name: switches(proc.pid) for name, (proc, _) in started.items()}
             t0 = time.monotonic()
             time.sleep(args.duration)
             after = {name: switches(proc.pid) for name, (proc, _) in started.items()}
             window = time.monotonic() - t0
+            mounts.stop.set()
+            sleeping = {name: {tid: wchan(proc.pid, tid) for tid in after[name]}
+                        for name, (proc, _) in started.items()}
             pings = len([m for m in notify_messages(started["idle + watchdog"][1]) if "WATCHDOG=1" in m])
         finally:
             for proc, keep in started.values():
@@ -133,8 +169,9 @@ def main() -> None:
                     k.close() if isinstance(k, socket.socket) else os.close(k)
 
     print(f"wake-ups (voluntary context switches, all threads) over the same {window:.1f} s window, "
-          f"after {args.warmup:.0f} s of warm-up; stretchbox run --display dummy --pins mock")
-    print(f"{'variant':<22} {'threads':>7} {'switches':>8} {'per s':>7} {'target':>12}  per thread (main first)")
+          f"after {args.warmup:.0f} s of warm-up; stretchbox run {' '.join(options)}")
+    print(f"{'variant':<22} {'threads':>7} {'switches':>8} {'per s':>7} {'target':>12}  "
+          "per thread, main first (where it sleeps)")
     base_rate = None
     for name in names:
         b, a = before[name], after[name]
@@ -145,12 +182,14 @@ def main() -> None:
         base_rate = rate if name == "baseline" else base_rate
         target = TARGETS.get(name)
         verdict = "" if target is None else f"<= {target:g} {'ok' if rate <= target else 'MISSED'}"
-        detail = " ".join(str(per_thread[t]) for t in sorted(per_thread))
+        detail = " ".join(f"{per_thread[t]} ({sleeping[name][t]})" for t in sorted(per_thread))
         extra = f" (+{len(gone)} thread(s) ended)" if gone else ""
         print(f"{name:<22} {len(a):>7} {total:>8} {rate:>7.2f} {verdict:>12}  {detail}{extra}")
     print(f"baseline = the floor of queue.get(timeout=1): {base_rate:.2f}/s; "
           f"watchdog pings sent by the idle + watchdog run (warm-up included): {pings} (WatchdogSec={WATCHDOG_USEC // 1_000_000} s, "
           "a ping every half of it)")
+    print(f"mount table changes during the window (by anything on this machine: the USB watcher, "
+          f"the second thread, wakes on each): {mounts.count}")
 
 
 if __name__ == "__main__":
