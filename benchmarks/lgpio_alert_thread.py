@@ -1,4 +1,4 @@
-"""Wake-ups of lgpio's own alert thread with one watched line: what `--pins mock` cannot show.
+"""Wake-ups of lgpio's own threads (alerts, tx) with one watched line: what `--pins mock` cannot show.
 
 gpiozero's LGPIOFactory (the default on a Pi) watches every input with
 ``lgpio.gpio_claim_alert``; lgpio's C library then runs ``lgPthAlert``, which
@@ -7,7 +7,9 @@ in lgPthAlerts.c) as long as one alert is active: it implements debounce and
 watchdog by looking at the clock, so it never blocks for long. Off a Pi there is
 no /dev/gpiochip, so this script runs that compiled thread against a stand-in:
 an alert record whose line fd is the read end of a pipe (the thread only polls
-and reads it), and counts the thread's voluntary context switches.
+and reads it), and counts the thread's voluntary context switches. It also
+starts lgpio's tx thread (``lgPthTxStart``, which ``lgGpiochipOpen`` starts on
+every chip opened: PWM and waves) and counts its wake-ups with nothing to send.
 
 Not part of ``make bench`` (it needs lgpio's extension module, which the project's
 venv has only on a Pi): ``python benchmarks/lgpio_alert_thread.py [PATH/_lgpio*.so] [--seconds S]``.
@@ -79,6 +81,14 @@ def main() -> None:
     print(f"lgpio alert thread ({Path(args.library).name}): {waiting} wake-ups in 1 s with no alert; "
           f"{(n1 - n0) / (t1 - t0):.0f} wake-ups/s with one watched line and no edge, "
           f"over {t1 - t0:.1f} s, using {(c1 - c0) / (t1 - t0) * 100:.1f} % of a core (this machine)")
+    before = {int(t) for t in os.listdir("/proc/self/task")}
+    lib.lgPthTxStart()
+    time.sleep(0.2)
+    (tx,) = {int(t) for t in os.listdir("/proc/self/task")} - before
+    n0, t0 = switches(tx), time.monotonic()
+    time.sleep(args.seconds)
+    n1, t1 = switches(tx), time.monotonic()
+    print(f"lgpio tx thread: {(n1 - n0) / (t1 - t0):.0f} wake-ups/s with nothing to send")
     os._exit(0)  # the C thread polls a record on this stack's objects: leave without tearing down
 
 
