@@ -112,7 +112,9 @@ def start(name: str, tmp: Path, options: list[str]):
         master, slave = os.openpty()
         keep += [master, slave]
         stdin, preexec = slave, controlling_tty
-    proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+    errors = open(tmp / "stderr", "w+")  # a file, not a pipe: a chatty run cannot fill it and block
+    keep.append(errors)
+    proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.DEVNULL, stderr=errors, env=env,
                             preexec_fn=preexec, cwd=tmp)
     return proc, keep
 
@@ -148,7 +150,8 @@ def main() -> None:
             time.sleep(args.warmup)
             for name, (proc, _) in started.items():
                 if proc.poll() is not None:
-                    raise SystemExit(f"{name}: exited {proc.returncode} during warm-up: {proc.stderr.read().decode()}")
+                    log = (tmp / name.replace(" ", "_") / "stderr").read_text()
+                    raise SystemExit(f"{name}: exited {proc.returncode} during warm-up: {log}")
             mounts = MountChanges()
             mounts.start()
             before = {name: switches(proc.pid) for name, (proc, _) in started.items()}
@@ -164,9 +167,8 @@ def main() -> None:
             for proc, keep in started.values():
                 proc.terminate()
                 proc.wait(10)
-                proc.stderr.close()
                 for k in keep:
-                    k.close() if isinstance(k, socket.socket) else os.close(k)
+                    os.close(k) if isinstance(k, int) else k.close()
 
     print(f"wake-ups (voluntary context switches, all threads) over the same {window:.1f} s window, "
           f"after {args.warmup:.0f} s of warm-up; stretchbox run {' '.join(options)}")
@@ -186,8 +188,8 @@ def main() -> None:
         extra = f" (+{len(gone)} thread(s) ended)" if gone else ""
         print(f"{name:<22} {len(a):>7} {total:>8} {rate:>7.2f} {verdict:>12}  {detail}{extra}")
     print(f"baseline = the floor of queue.get(timeout=1): {base_rate:.2f}/s; "
-          f"watchdog pings sent by the idle + watchdog run (warm-up included): {pings} (WatchdogSec={WATCHDOG_USEC // 1_000_000} s, "
-          "a ping every half of it)")
+          f"watchdog pings sent by the idle + watchdog run (warm-up included): {pings} "
+          f"(WatchdogSec={WATCHDOG_USEC // 1_000_000} s, a ping every half of it)")
     print(f"mount table changes during the window (by anything on this machine: the USB watcher, "
           f"the second thread, wakes on each): {mounts.count}")
 
