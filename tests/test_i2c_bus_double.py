@@ -100,3 +100,20 @@ def test_the_bus_counts_handles_opened_and_closed_like_smbus2(monkeypatch):
     for serial in serials[1:]:
         serial.cleanup()
     assert bus.open_handles == 0 and bus.most_open == 3
+
+
+def test_the_wire_model_holds_each_transfer_for_the_clocks_of_what_it_carried(monkeypatch):
+    """With a clock rate the bus blocks like the Pi's ioctl: a whole ssd1306 frame is ~23 ms at 400 kHz."""
+    from tests.doubles.i2c_bus import wire_clocks
+
+    board, panel = one_panel(scl_hz=400_000, log=[])
+    install(monkeypatch, board)
+    device = oled.ssd1306(i2c(port=1, address=0x3C))
+    log = board.buses[1].log
+    del log[:]
+    device.display(picture())
+    assert [(t.control, t.payload_bytes) for t in log] == [(0x00, 6), (0x40, 1024)]  # managed: one i2c_rdwr
+    assert wire_clocks(6) + wire_clocks(1024) == 74 + 9236
+    for t in log:
+        assert t.end - t.start >= wire_clocks(t.payload_bytes) / 400_000
+    assert sum(t.wire_bytes for t in log) == 8 + 1026

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import errno
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -46,6 +47,33 @@ def gddram(image) -> bytes:
         # a row per column, bottom pixel first: tobytes() packs MSB first, so bit 0 is the top row
         pages.append(strip.transpose(Image.Transpose.TRANSPOSE).transpose(Image.Transpose.FLIP_LEFT_RIGHT).tobytes())
     return b"".join(pages)
+
+
+def wire_clocks(payload_bytes: int) -> int:
+    """SCL clocks of one write transaction: START, the address byte, the control byte, the payload, STOP.
+
+    Every byte is 9 clocks (8 bits and the ACK); START and STOP count one clock each.
+    A whole ssd1306 frame (a 6-byte command, then 1024 data bytes) is 74 + 9236 clocks:
+    93.1 ms at 100 kHz, 23.3 ms at 400 kHz. Gaps the controller leaves between
+    transactions are not modelled (a lower bound).
+    """
+    return 9 * (2 + payload_bytes) + 2
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """One write as the wire carried it: when it started and ended (the bus's clock), what it held."""
+
+    start: float
+    end: float
+    address: int
+    control: int
+    payload_bytes: int
+    ok: bool = True
+
+    @property
+    def wire_bytes(self) -> int:
+        return 2 + self.payload_bytes  # address and control bytes included, as ``Bus.bytes_on_wire``
 
 
 def remote_io_error() -> OSError:
@@ -227,6 +255,12 @@ class Bus:
     opened: int = 0  # handles opened on /dev/i2c-N ...
     closed: int = 0  # ... and closed again
     most_open: int = 0  # the most handles open at once
+    # Wire time (None: a transfer takes no time). With a clock rate, each transfer blocks its
+    # caller for ``wire_clocks`` of what it carries, as the Pi's I2C ioctl does: the owner loop
+    # waits for the wire. ``log`` then holds a ``Transaction`` per write, stamped with ``clock``.
+    scl_hz: float | None = None
+    clock: Callable[[], float] = time.perf_counter
+    log: list | None = None  # a list to record into (None: no log)
 
     @property
     def open_handles(self) -> int:
@@ -239,18 +273,33 @@ class Bus:
     def transfer(self, address: int, control: int, payload: list[int]) -> None:
         """One write transaction: address, control byte, payload; may be refused."""
         self.transactions += 1
+        start = self.clock()
         panel = self.panels.get(address)
         if panel is None or not panel.plugged:
             self.faults += 1
+            self._wire(start, address, control, 0, clocks=9 + 2, ok=False)  # refused at the address byte
             raise remote_io_error()
         roll = self._rng.random()
         if roll < self.nack_rate + self.eio_rate:
             self.faults += 1
-            if self.partial and control == CONTROL_DATA and payload:
-                panel.receive(control, payload[:self._rng.randrange(len(payload))])
+            sent = self._rng.randrange(len(payload)) if self.partial and control == CONTROL_DATA and payload else 0
+            if sent:
+                panel.receive(control, payload[:sent])
+            self._wire(start, address, control, sent, clocks=wire_clocks(sent), ok=False)
             raise remote_io_error() if roll < self.nack_rate else io_error()
         self.bytes_on_wire += 2 + len(payload)
+        self._wire(start, address, control, len(payload), clocks=wire_clocks(len(payload)))
         panel.receive(control, payload)
+
+    def _wire(self, start: float, address: int, control: int, payload_bytes: int, *, clocks: int,
+              ok: bool = True) -> None:
+        """Hold the caller for the wire time of what was sent (if modelled) and log the transaction."""
+        if self.scl_hz:  # ``clock`` must then be a real one: this waits for it
+            end = start + clocks / self.scl_hz
+            while (left := end - self.clock()) > 0:
+                time.sleep(left)
+        if self.log is not None:
+            self.log.append(Transaction(start, self.clock(), address, control, payload_bytes, ok))
 
     def probe(self, address: int) -> int:
         """A read of one byte: what an address scan does; answers only where a panel is plugged."""

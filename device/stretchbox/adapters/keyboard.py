@@ -15,6 +15,12 @@ back on every exit path (``close``, and at exit) with SIGTTOU blocked, which
 lets a process that was sent to the background since restore what it changed.
 Ctrl-Z puts the mode back before the process stops; SIGCONT (``fg``) sets
 cbreak again when we are in the foreground (shells do not restore it).
+
+The reader thread blocks without a timeout (a timeout woke the process twice a
+second, ``benchmarks/bench_wakeups.py``): on the terminal and on a wake-up pipe
+that the SIGTSTP/SIGCONT handler writes to, since job control is what moves us
+in and out of the foreground. Where the handlers could not be installed (not
+started from the main thread) it re-checks every ``RECHECK`` seconds instead.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ KEYS: dict[str, tuple[tuple[str, ...], float]] = {
     "b": ((B,), 1.05),
     "s": ((A, B), 3.05),
 }
+RECHECK = 0.5  # seconds between foreground checks when no job-control signal can wake the reader
 
 
 def in_foreground(fd: int) -> bool:
@@ -102,6 +109,8 @@ class Keyboard:
         self.quit = threading.Event()
         self._saved = None
         self._old: dict[int, object] = {}
+        self._wake_r: int | None = None  # a byte in this pipe: job control happened, look again
+        self._wake_w: int | None = None
 
     @staticmethod
     def available(stream=None) -> bool:
@@ -120,6 +129,8 @@ class Keyboard:
         fd = self.stream.fileno()
         saved = retry_eintr(termios.tcgetattr, fd)
         self._saved = saved
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
         atexit.register(self.close)  # an exception or sys.exit before cmd_run's finally
         retry_eintr(termios.tcsetattr, fd, termios.TCSAFLUSH, cbreak(saved))
         if threading.current_thread() is threading.main_thread():
@@ -157,16 +168,27 @@ class Keyboard:
                 retry_eintr(termios.tcsetattr, fd, termios.TCSANOW, cbreak(saved))
             except (termios.error, OSError):
                 pass
+        self._wake()  # before chain: for SIGTSTP it stops the process until SIGCONT
         chain(self._old.get(signum), signum, frame)
+
+    def _wake(self) -> None:
+        if self._wake_w is None:
+            return
+        try:
+            os.write(self._wake_w, b"!")
+        except OSError:  # full (already woken)
+            pass
 
     def _read(self) -> None:
         fd = self.stream.fileno()
+        timeout = None if self._old else RECHECK  # no handlers: nothing writes to the wake-up pipe
         while not self.quit.is_set():
-            if not in_foreground(fd):  # sent to the background: a read would stop us (SIGTTIN)
-                self.quit.wait(0.5)
-                continue
-            ready, _, _ = select.select([fd], [], [], 0.5)
-            if not ready:
+            # In the background a read would stop us (SIGTTIN): wait for job control (fg sends SIGCONT).
+            watched = [fd, self._wake_r] if in_foreground(fd) else [self._wake_r]
+            ready, _, _ = select.select(watched, [], [], timeout)
+            if self._wake_r in ready:
+                os.read(self._wake_r, 64)
+            if fd not in ready:
                 continue
             key = os.read(fd, 1).decode(errors="replace").lower()
             if key == "q":
