@@ -15,22 +15,24 @@ import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .adapters import display as displays
-from .adapters.buttons import mock_pin_factory
 from .adapters.configfile import display_problem
-from .adapters.keyboard import HELP, SHORT_HELP, Keyboard
-from .adapters.outputs.capture import FrameRecorder, memo_render
-from .adapters.outputs.textscreen import TextScreen
-from .adapters.outputs.timeline import Timeline
+from .adapters.outputs.capture import memo_render
 from .adapters.panel import DISPLAY_FAULTS
-from .adapters.power import spawn
 from .adapters.probe import on_a_pi
 from .config import DRIVERS
 from .core.errors import UsageError
 from .core.frame import Frame, splash_frame
 from .render import Renderer
 
+if TYPE_CHECKING:
+    from .adapters.outputs.capture import FrameRecorder
+    from .adapters.outputs.timeline import Timeline
+
+# Only what `run` needs for its splash is imported above: the rest (the session, gpiozero's mock
+# pins, the keyboard, subprocess) where it is used, after the first frame is on the panel.
 log = logging.getLogger("stretchbox")
 
 
@@ -109,6 +111,8 @@ def open_display(name: str | None, config) -> DisplayChoice:
     if name is None:
         name = "config" if on_a_pi() else _terminal_or_text(config.display)
     if name == "text":
+        from .adapters.outputs.textscreen import TextScreen
+
         return DisplayChoice([TextScreen(sys.stdout)])
     d = config.display
     render = memo_render(Renderer(d.frame_size).render)  # the panel's size, turned as luma turns it
@@ -154,6 +158,8 @@ def check_driver(name: str, display) -> None:
 
 
 def _key_help() -> tuple[str, ...]:
+    from .adapters.keyboard import HELP, SHORT_HELP, Keyboard
+
     return (HELP, SHORT_HELP) if Keyboard.available() else ("no keys: stdin is not this terminal's foreground",)
 
 
@@ -177,6 +183,10 @@ def device_platform(display: DisplayChoice, pins: str, clock: Callable[[], float
 
     ``pins`` auto is real on a Pi. Made after the splash: gpiozero's import is slow on a Pi Zero.
     """
+    from .adapters.buttons import mock_pin_factory
+    from .adapters.keyboard import Keyboard
+    from .adapters.power import spawn
+
     if pins == "auto":
         pins = "real" if on_a_pi() else "mock"
     factory = mock_pin_factory() if pins == "mock" else None
@@ -199,6 +209,10 @@ def simulation(config, *, emit: Callable[[dict], None] | None = None, capture: b
                driver: str | None = None, bus_log=None) -> Simulation:
     """Simulated time and mock pins; ``capture`` keeps every frame (PNGs, GIF, sheet); ``driver``
     draws through a real luma driver over a recording serial interface, logged to ``bus_log``."""
+    from .adapters.buttons import mock_pin_factory
+    from .adapters.outputs.capture import FrameRecorder
+    from .adapters.outputs.timeline import Timeline
+
     clock = SimClock()
     timeline = Timeline(emit=emit)
     frames = capture or driver is not None
