@@ -33,6 +33,7 @@ from .adapters.outputs.files import OutputFiles
 from .adapters.outputs.timeline import json_line, summary_record, write_table
 from .adapters.panel import PanelOutput
 from .adapters.replay import dumps, record
+from .adapters.signals import signals_blocked, start_thread
 from .adapters.systemd import Notifier, WatchdogPinger
 from .adapters.usbwatch import MountWatcher, StickMounted, StickRemoved
 from .check import I2CTarget, run_check
@@ -166,8 +167,7 @@ class UsbImports:
     def mounted(self, event) -> None:
         self._jobs.put(event.path)
         if self._worker is None:
-            self._worker = threading.Thread(target=self._work, name="usb-import", daemon=True)
-            self._worker.start()
+            self._worker = start_thread(self._work, "usb-import")
 
     def _work(self) -> None:
         while True:
@@ -466,7 +466,8 @@ def run(config: Config, routine: Path | None, display: DisplayChoice, pins: str,
             return EXIT_INVALID
     platform = device_platform(display, pins, time.monotonic)
     try:
-        device = build(config, routines, platform)
+        with signals_blocked():  # threads the pin factory starts (lgpio's) leave the signals to the loop
+            device = build(config, routines, platform)
         if platform.keys and not display.shows_keys:  # the terminal panel has them below it
             print(HELP, file=sys.stderr)
         elif platform.pin_factory is not None and not platform.keys and sys.stdin.isatty():

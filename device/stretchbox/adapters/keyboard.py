@@ -39,6 +39,7 @@ from collections.abc import Callable
 
 from ..core.gestures import A, B, Pressed, Released
 from .jobcontrol import chain
+from .signals import start_thread
 
 HELP = "keys: space = A (start/pause/resume), n = B (skip), x = hold A (stop), b = hold B (back), q = quit"
 SHORT_HELP = "keys: space=A n=B x=hold A b=hold B s=hold both q=quit"  # for a 64-column terminal
@@ -136,7 +137,7 @@ class Keyboard:
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGTSTP, signal.SIGCONT):
                 self._old[signum] = signal.signal(signum, self._on_signal)
-        threading.Thread(target=self._read, name="keyboard", daemon=True).start()
+        start_thread(self._read, "keyboard")
         return True
 
     def close(self) -> None:

@@ -28,6 +28,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from .signals import start_thread
+
 log = logging.getLogger(__name__)
 
 MOUNTINFO = Path("/proc/self/mountinfo")
@@ -134,8 +136,7 @@ class MountWatcher:
         else:
             self._last = self._read()
         self._wake_r, self._wake_w = os.pipe()
-        self._thread = threading.Thread(target=self._run, name="usbwatch", daemon=True)
-        self._thread.start()
+        self._thread = start_thread(self._run, "usbwatch")
         return self
 
     def _run(self) -> None:
