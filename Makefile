@@ -48,7 +48,7 @@ golden: $(STAMP)
 
 ## session-doc: rewrite docs/session.md, the session's transition table rendered, after changing the table
 session-doc: $(STAMP)
-	$(BIN)/python -m pytest -q tests/test_session_table.py --update-golden -k docs_session_md
+	$(BIN)/python -m pytest -q tests/core/test_session_table.py --update-golden -k docs_session_md
 
 ## screens: the README's GIF and screen sheet, made by `stretchbox simulate` (arguments in tools/screens.py)
 screens: $(STAMP)

@@ -5,7 +5,7 @@ left side of the stretch, seen from the side unless noted; the renderer
 mirrors it for the right), limbs as chains of joints, a round head, the
 ground line and any prop (a wall, a chair). Drawing is deterministic (no
 antialiasing: ImageDraw on a mode "1" image), so the PNGs in assets/icons
-regenerate byte for byte; tests/test_icons.py checks it.
+regenerate byte for byte; tests/render/test_icons.py checks it.
 """
 
 from __future__ import annotations

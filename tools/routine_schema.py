@@ -4,7 +4,7 @@ The schema is built by ``stretchbox.core.routine_schema`` from the routine
 model itself; this tool only writes it to ``routines/routine.schema.json`` (the
 repo's copy, which the shipped routines name in their first line, and the
 package's: routines/ ships inside the wheel). ``--check`` writes nothing and
-exits 1 when the file differs; tests/test_routine_schema.py checks the same.
+exits 1 when the file differs; tests/core/test_routine_schema.py checks the same.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The README's images, made by ``stretchbox simulate``: ``python tools/screens.py [OUTDIR]`` (default docs/).
 
-``make screens`` runs this file, and tests/test_screens.py renders the same
+``make screens`` runs this file, and tests/render/test_screens.py renders the same
 into a temporary folder and compares it with the committed images, so the
 arguments live here only: a change of screens that is not followed by
 ``make screens`` fails the test.

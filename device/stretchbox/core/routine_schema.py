@@ -17,7 +17,7 @@ instead of "does not match the pattern"; other validators ignore it.
 
 A schema cannot say everything the validator checks: a hold under
 ``min_hold`` (two fields compared), text durations over the limit (``61m``),
-invisible characters in text, an icon file that must exist. tests/test_routine_schema.py
+invisible characters in text, an icon file that must exist. tests/core/test_routine_schema.py
 lists each such gap by name, with an example on which the two really differ.
 """
 

@@ -883,7 +883,7 @@ def table_markdown() -> str:
         "# The session's transitions",
         "",
         "Generated from `TABLE` in `device/stretchbox/core/session.py`; do not edit by hand.",
-        "`make session-doc` rewrites it, and `tests/test_session_table.py` fails while it is out of date.",
+        "`make session-doc` rewrites it, and `tests/core/test_session_table.py` fails while it is out of date.",
         "",
         "## Rules",
         "",

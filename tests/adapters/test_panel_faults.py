@@ -353,7 +353,7 @@ def test_the_real_program_survives_five_percent_nacks_and_shows_each_second_it_r
     import time
     from pathlib import Path
 
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     panel_log, fault_log = tmp_path / "panel.jsonl", tmp_path / "faults.jsonl"
     config = tmp_path / "config.yaml"
     config.write_text("schema: 1\n")  # the defaults, whatever /etc/stretchbox holds

@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 from stretchbox.core.icons import BUILTIN_ICONS
 from stretchbox.adapters.resources import data_dir
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ICONS = data_dir("assets") / "icons"
 FONTS = data_dir("assets") / "fonts"
 FONT_SUFFIXES = {".ttf", ".otf", ".otb"}

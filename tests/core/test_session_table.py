@@ -8,9 +8,9 @@ from stretchbox.core.gestures import A, B, GestureConfig, Pressed
 from stretchbox.core.session import (
     GUARDS, HANDLERS, TABLE, TIMEOUTS, Action, IllegalTransition, Input, Phase, State, Then, table_markdown)
 
-from .helpers import actions, new, routine, run_until
+from tests.helpers import actions, new, routine, run_until
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "session.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "session.md"
 TWO = routine(("Ham", "both"), ("Fold", "none"), ("Calf", "left"))
 
 

@@ -9,7 +9,7 @@ from stretchbox.app import App, ImportDone, UsbImports
 from stretchbox.core.gestures import A, Pressed, Released
 from stretchbox.core.session import Session, Tick
 
-from .helpers import routine
+from tests.helpers import routine
 
 ROUTINE = """\
 schema: 1

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SOURCES = ("pyproject.toml", "README.md", "device", "routines", "assets")
 JUNK = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 INSTALL = ROOT / "systemd" / "install.sh"
 SYSTEM_UNITS = Path("/lib/systemd/system")
 
@@ -264,7 +264,7 @@ def test_installer_is_shellcheck_clean():
 
 def test_i2c_is_enabled_once_without_raspi_config(tmp_path):
     """--root on a laid-out SD card: config.txt gets dtparam=i2c_arm=on once, and the i2c-dev module
-    (the rest of what install.sh writes to config.txt: tests/test_install.py)."""
+    (the rest of what install.sh writes to config.txt: tests/system/test_install.py)."""
     root = tmp_path / "root"
     boot = root / "boot/firmware/config.txt"
     boot.parent.mkdir(parents=True)

@@ -5,7 +5,7 @@ import pytest
 from stretchbox.core.gestures import A, B, GestureConfig, Pressed, Released
 from stretchbox.core.session import DONE, IDLE, PAUSED, RUNNING, IllegalEvent, Session, SessionConfig, Tick, plan
 
-from .helpers import actions, cues, new, phases, routine, run_until
+from tests.helpers import actions, cues, new, phases, routine, run_until
 
 TWO = routine(("Ham", "both"), ("Fold", "none"), ("Calf", "left"))
 

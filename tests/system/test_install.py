@@ -16,7 +16,7 @@ import pytest
 from tests.doubles.i2c_bus import install as install_bus
 from tests.doubles.i2c_bus import one_panel
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 INSTALL = ROOT / "systemd" / "install.sh"
 SITE = ROOT / "tests" / "doubles" / "site"
 BAUD = "dtparam=i2c_arm_baudrate=400000"

@@ -24,7 +24,7 @@ from stretchbox.core.routine import (
 from stretchbox.core.routine_schema import DIALECT, FILE_NAME, routine_schema, routine_schema_text
 from stretchbox.adapters.resources import data_dir
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "routines" / FILE_NAME
 MODELINE = re.compile(r"^# yaml-language-server: \$schema=(?P<target>\S+)$")
 VALIDATOR = jsonschema.Draft202012Validator(routine_schema())

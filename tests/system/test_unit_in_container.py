@@ -149,7 +149,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 INSTALL = ROOT / "systemd" / "install.sh"
 UNIT = "stretchbox.service"
 STATE = "/var/lib/stretchbox"
@@ -394,7 +394,7 @@ def free_char_major() -> int:
 
 
 TEST_DROPIN = f"""\
-# tests/test_unit_in_container.py: only what cannot exist in a container; every sandbox option stays.
+# tests/system/test_unit_in_container.py: only what cannot exist in a container; every sandbox option stays.
 [Service]
 # The OLED: luma's real i2c class over an emulated SSD1306 (tests/doubles/site/sitecustomize.py replaces
 # smbus2.SMBus); each change of what the glass shows goes to {PANEL_LOG}, the only place the unit may
@@ -412,7 +412,7 @@ RestartSec=200ms
 """
 
 SPLASH_DROPIN = f"""\
-# tests/test_unit_in_container.py: the OLED only (as for stretchbox.service), and a folder for its log.
+# tests/system/test_unit_in_container.py: the OLED only (as for stretchbox.service), and a folder for its log.
 # Nothing here orders the unit: the test reads systemd's own After=/Requires=/Wants= of the instance.
 [Service]
 Environment=PYTHONPATH={TEST_DIR}/tests/doubles/site
@@ -427,7 +427,7 @@ ReadWritePaths={EDGES}
 # never found (seen). Without default dependencies a mount unit is left alone at shutdown, as a folder
 # of the root filesystem is. The same for the test's own folders the wrapper needs.
 KEEP_MOUNTED = """\
-# tests/test_unit_in_container.py: a folder of the root filesystem on a Pi; kept to the end, as it is there.
+# tests/system/test_unit_in_container.py: a folder of the root filesystem on a Pi; kept to the end, as it is there.
 [Unit]
 DefaultDependencies=no
 """
@@ -445,7 +445,7 @@ KEPT_MOUNTED = (SHUTDOWN_HOOKS, INSTALLED, f"{TEST_DIR}/tests", EDGES)
 # hook's own (the mount table recorded before is the container's).
 HOOK_WRAPPER = f"""\
 #!/bin/sh
-# tests/test_unit_in_container.py: stands in for {SHUTDOWN_HOOKS}/{HOOK}; runs the installed one.
+# tests/system/test_unit_in_container.py: stands in for {SHUTDOWN_HOOKS}/{HOOK}; runs the installed one.
 out={EDGES}
 printf 'argv=%s\\nself=%s\\nparent=%s\\n' "$*" "$$" "$PPID" > "$out/hook-context"
 for stat in /proc/[0-9]*/stat; do read -r line < "$stat" && echo "$line"; done > "$out/hook-processes"

@@ -3,7 +3,7 @@
 Both directions, on the same plain data (what the device's YAML loader makes of a file):
 
 - every routine the validator accepts, the schema accepts: the shipped routines,
-  the valid cases of tests/test_hostile_routines.py's corpus, routines generated
+  the valid cases of tests/adapters/test_hostile_routines.py's corpus, routines generated
   by hypothesis (written here, independently of the model's own definitions);
 - every routine-shape error the validator reports (an unknown key, a wrong type,
   a bad duration, bad ``sides``...), the schema rejects too, at the same place: named
@@ -39,7 +39,7 @@ from stretchbox.core.routine import (
     Sides, routine_from_mapping,
 )
 from stretchbox.core.routine_schema import routine_schema
-from tests.test_hostile_routines import CASES
+from tests.adapters.test_hostile_routines import CASES
 
 SCHEMA = jsonschema.Draft202012Validator(routine_schema())
 
@@ -114,7 +114,7 @@ GAPS: dict[str, Gap] = {
     # Rules outside one file's data: both accept these examples, something else reports them.
     "an icon file that must exist": Gap(
         "whether shoulder.png is beside the routine is a question for the file system: `stretchbox validate` "
-        "and `import` warn about it, in the same words (tests/test_routine_files.py)", _stretch(icon="shoulder"),
+        "and `import` warn about it, in the same words (tests/adapters/test_routine_files.py)", _stretch(icon="shoulder"),
         None),
     "routine names unique on the device": Gap(
         "two files naming their routines alike, or a routine named like the built-in one, are each valid "

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from stretchbox.core.gestures import A, B, GestureConfig, Pressed, Released
 from stretchbox.core.session import DONE, IDLE, Cue, Finished, PhaseStarted, Session, SessionConfig, Tick
 
-from .helpers import routine
+from tests.helpers import routine
 
 ROUTINES = [
     routine(("Ham", "both"), ("Fold", "none"), ("Calf", "right")),

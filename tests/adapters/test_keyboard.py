@@ -20,7 +20,7 @@ import pytest
 
 from stretchbox.adapters.keyboard import cbreak, in_foreground, retry_eintr
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 # The session leader: take the pty as controlling terminal, run the command in the foreground
 # group (ours) or a background one, and for the background write what happened to a file.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from stretchbox.cli import main
 
-GOLDEN = Path(__file__).parent / "golden" / "bus" / "ssd1306-default.jsonl.gz"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "bus" / "ssd1306-default.jsonl.gz"
 
 
 def test_ssd1306_bus_log_of_the_default_routine_is_byte_identical(tmp_path, capsys, update_golden):

@@ -53,7 +53,7 @@ from stretchbox.adapters.routines import is_routine_name, load_builtin
 from stretchbox.app import App, UsbImports, import_notice
 from stretchbox.core.session import Session
 
-from .helpers import routine as session_routine
+from tests.helpers import routine as session_routine
 
 ROOT = os.geteuid() == 0
 LOCATED = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?P<message>.+)$")

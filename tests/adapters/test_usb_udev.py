@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-RULES = Path(__file__).resolve().parent.parent / "systemd" / "99-stretchbox-usb.rules"
+RULES = Path(__file__).resolve().parents[2] / "systemd" / "99-stretchbox-usb.rules"
 PAIR = re.compile(r'(?P<key>[A-Z_]+)(?:\{(?P<attr>[A-Za-z0-9_]+)\})?(?P<op>==|!=|\+=|=)"(?P<value>[^"]*)"')
 
 

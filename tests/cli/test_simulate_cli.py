@@ -103,7 +103,7 @@ def test_the_configs_resume_lead_is_used_unless_the_option_overrides_it(tmp_path
 # ---- the output is the contract: recorded before `simulate` stopped stepping every second -------------
 # Each script's stdout is kept in tests/golden/simulate/NAME.out and must stay byte-identical
 # (rewrite with --update-golden only for a deliberate change of behaviour, and review the diff).
-GOLDEN_DIR = __import__("pathlib").Path(__file__).parent / "golden" / "simulate"
+GOLDEN_DIR = __import__("pathlib").Path(__file__).resolve().parents[1] / "golden" / "simulate"
 ODD_ROUTINE = """\
 schema: 1
 name: Odd timings

@@ -315,7 +315,7 @@ def test_stretchbox_run_in_an_80x24_pty_shows_the_panel_follows_a_resize_and_res
         raise AssertionError("timed out; screen:\n" + "\n".join(term.screen.display))
 
     winsize(80, 24)
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     # A shell's part: lead a session on the pty, run the command as the foreground job (a process
     # group of its own: a session leader's own group would be orphaned, and Ctrl-Z could not stop it).
     shell = ("import fcntl, os, signal, subprocess, sys, termios\n"

@@ -13,7 +13,7 @@ from stretchbox.render import Renderer
 from stretchbox.render.screens import font
 from stretchbox.render.text import ELLIPSIS, fit, width, wrap
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 NAME = "Seated hamstring"
 CUE = "Sit, one leg long, other foot in. Reach for the toes, top arm overhead."
 
@@ -334,7 +334,7 @@ def test_a_routines_own_icon_is_read_when_loaded_and_drawn_without_touching_its_
     from stretchbox.core.gestures import A, Pressed, Released
     from stretchbox.core.session import Session
 
-    from .helpers import run_until
+    from tests.helpers import run_until
 
     (tmp_path / "r.yaml").write_text("schema: 1\nname: Own\nstretches:\n  - name: Reach\n    icon: Mine\n"
                                      "  - name: Calf\n    icon: calf\n")
