@@ -1,7 +1,10 @@
 """Plain-data builders shared by the core tests (no fakes of any library)."""
 
+import io
 import queue
 from collections.abc import Callable, Iterable
+
+from PIL import Image
 
 from stretchbox.app import ScheduledPress
 from stretchbox.core.gestures import Pressed, Released
@@ -56,3 +59,16 @@ def press_events(presses: Iterable[ScheduledPress]) -> list[Event]:
 def direct_presses(presses: Iterable[ScheduledPress], inbox: queue.Queue) -> list[tuple[float, Callable[[], None]]]:
     """A schedule that puts button events straight into ``inbox`` (no GPIO)."""
     return [(e.t, (lambda e=e: inbox.put(e))) for e in press_events(presses)]
+
+
+def routine_text(name: str, *icons: str, hold: int = 30) -> str:
+    """A routine file's text: one stretch per icon (calf when none), ``hold`` seconds."""
+    stretches = "".join(f"  - name: Stretch {i}\n    icon: {icon}\n" for i, icon in enumerate(icons or ("calf",)))
+    return f"schema: 1\nname: {name}\ndefaults:\n  hold: {hold}s\nstretches:\n{stretches}"
+
+
+def png(size=(16, 16)) -> bytes:
+    """A small white 1-bit PNG, as a routine's own icon."""
+    buf = io.BytesIO()
+    Image.new("1", size, 1).save(buf, "PNG")
+    return buf.getvalue()

@@ -38,8 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
+from tests.helpers import png
+from tests.helpers import routine_text as routine
 from stretchbox import cli
 from stretchbox.adapters.library import importer as lib
 from stretchbox.adapters.library.commands import routines_command
@@ -61,17 +62,6 @@ NOT_CHANGED = "The library on the device was not changed."
 SECTION = re.compile(r"^(?P<title>[A-Z][^:]*) \((?P<n>\d+)\):$")
 BUILTIN = [r.name for r in load_builtin()]
 CASE_SECONDS = 6.0  # one case, however hostile (the whole corpus runs in a few seconds)
-
-
-def routine(name: str, *icons: str, hold: int = 30) -> str:
-    stretches = "".join(f"  - name: Stretch {i}\n    icon: {icon}\n" for i, icon in enumerate(icons or ("calf",)))
-    return f"schema: 1\nname: {name}\ndefaults:\n  hold: {hold}s\nstretches:\n{stretches}"
-
-
-def png(size=(16, 16)) -> bytes:
-    buf = io.BytesIO()
-    Image.new("1", size, 1).save(buf, "PNG")
-    return buf.getvalue()
 
 
 BAD = "schema: 1\nname: Bad\nstretches: 3\n"  # 'stretches' must be a list: bad.yaml:3:12

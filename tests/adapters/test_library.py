@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.helpers import png
+from tests.helpers import routine_text as routine
 from stretchbox.adapters.icons import BUILTIN_ICONS, icon_path
 from stretchbox.adapters.library import importer as lib
 from stretchbox.adapters.library import store
@@ -28,17 +30,6 @@ from stretchbox.adapters.library.store import MANIFEST, KeptFile, current_dir, l
 from stretchbox.adapters.routines import load_builtin
 
 LOCATED = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<message>.+)$")
-
-
-def routine(name: str, *icons: str, hold: int = 30) -> str:
-    stretches = "".join(f"  - name: Stretch {i}\n    icon: {icon}\n" for i, icon in enumerate(icons or ("calf",)))
-    return f"schema: 1\nname: {name}\ndefaults:\n  hold: {hold}s\nstretches:\n{stretches}"
-
-
-def png(size=(16, 16)) -> bytes:
-    buf = io.BytesIO()
-    Image.new("1", size, 1).save(buf, "PNG")
-    return buf.getvalue()
 
 
 def png_header_only(width: int, height: int) -> bytes:

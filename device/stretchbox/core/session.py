@@ -349,22 +349,6 @@ def plan(routine: Routine) -> tuple[Step, ...]:
     last = len(routine.stretches) - 1
     for i, s in enumerate(routine.stretches):
         for n, side in enumerate(s.sides.order):
-            lead = ("prepare", s.timing.prepare) if n == 0 else ("switch", s.timing.switch)
-            if lead[1] > 0:
-                steps.append(Step(lead[0], i, side, lead[1]))
-            steps.append(Step("hold", i, side, s.timing.hold))
-        if i < last and s.timing.rest > 0:
-            steps.append(Step("rest", i, None, s.timing.rest))
-    return tuple(steps)
-
-
-
-def plan(routine: Routine) -> tuple[Step, ...]:
-    """The routine as a flat list of timed steps."""
-    steps: list[Step] = []
-    last = len(routine.stretches) - 1
-    for i, s in enumerate(routine.stretches):
-        for n, side in enumerate(s.sides.order):
             lead = (PREPARE, s.timing.prepare) if n == 0 else (SWITCH, s.timing.switch)
             if lead[1] > 0:
                 steps.append(Step(lead[0], i, side, lead[1]))
