@@ -209,7 +209,7 @@ def import_notice(report, problems: list, library_changed: bool | None = None) -
     return Frame("message", title=title, text="\n".join(filter(None, ["from the USB stick", note])))
 
 
-def run_loop(app: App, inbox: queue.Queue, clock: Callable[[], float], *,
+def run_loop(app: App, inbox: queue.SimpleQueue | queue.Queue, clock: Callable[[], float], *,
              should_stop: Callable[[], bool] = lambda: False, notifier=None, pinger=None) -> None:
     """The device loop: wait for an event or the next deadline, never longer, never busy.
 
@@ -395,8 +395,11 @@ class Device:
         self.close()
 
 
-def _stop_on_signals(inbox: queue.Queue) -> threading.Event:
-    """SIGTERM and SIGINT set the returned event and wake the loop: the owner thread cleans up."""
+def _stop_on_signals(inbox: queue.SimpleQueue) -> threading.Event:
+    """SIGTERM and SIGINT set the returned event and wake the loop: the owner thread cleans up.
+
+    The handler runs in the main thread between any two bytecodes, so it takes no lock the loop may
+    hold: the inbox is a SimpleQueue (reentrant put), and only the handler ever sets the event."""
     stop = threading.Event()
 
     def on_signal(signum, frame):

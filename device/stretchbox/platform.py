@@ -57,7 +57,9 @@ class Platform:
     ``power_off`` None means a power-off is only logged (off a Pi, in tests)."""
 
     clock: Callable[[], float]
-    inbox: queue.Queue = field(default_factory=queue.Queue)
+    # SimpleQueue: its put() is reentrant, so the SIGTERM handler may call it even when the signal lands
+    # while the loop holds a queue.Queue's lock inside get() (which would deadlock the process).
+    inbox: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
     pin_factory: object | None = None
     open_display: Callable[[], object] | None = None
     render: Callable[[Frame], object] | None = None

@@ -272,12 +272,23 @@ def test_run_itself_starts_and_stops_cleanly_on_accepted_configs(place):
             [sys.executable, "-m", "stretchbox", "run", place("{short}"), "--config", str(path), "--display",
              "dummy", "--pins", "mock", "--start"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, env={**os.environ, "NOTIFY_SOCKET": ""}))
-    time.sleep(2.5)
-    for proc in procs:
-        proc.send_signal(signal.SIGTERM)
-    for name, proc in zip(chosen, procs):
-        out, err = proc.communicate(timeout=5)
-        assert proc.returncode == 0 and "Traceback" not in err, (name, err)
+    try:
+        time.sleep(2.5)
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for name, proc in zip(chosen, procs):
+            try:
+                out, err = proc.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, err = proc.communicate(timeout=10)
+                raise AssertionError(f"{name}: still running 20 s after SIGTERM; stderr:\n{err[-2000:]}") from None
+            assert proc.returncode == 0 and "Traceback" not in err, (name, err)
+    finally:
+        for proc in procs:  # nothing left running (or open) for the tests after this one
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate(timeout=10)
 
 
 def test_run_draws_its_first_frame_before_the_pin_check_and_shows_a_refusal_on_the_panel(place, monkeypatch,
