@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from .adapters import probe
 from .adapters.buzzer import CUES
-from .adapters.panel import DISPLAY_FAULTS
+from .adapters.display import DISPLAY_FAULTS
 from .core.frame import Frame
 from .core.gestures import Pressed
 from .core.session import Cue

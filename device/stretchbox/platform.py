@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 from .adapters import display as displays
 from .adapters.configfile import display_problem
+from .adapters.display import DISPLAY_FAULTS
 from .adapters.outputs.capture import memo_render
-from .adapters.panel import DISPLAY_FAULTS
 from .adapters.probe import on_a_pi
 from .config import DRIVERS
 from .core.errors import UsageError

@@ -313,7 +313,7 @@ def test_run_draws_its_first_frame_before_the_pin_check_and_shows_a_refusal_on_t
 
 def test_an_spi_panel_whose_libraries_are_missing_is_a_display_fault_not_a_crash(place):
     """luma opens SPI through RPi.GPIO and spidev, imported only then: missing here, as on a bare install."""
-    from stretchbox.adapters.panel import DISPLAY_FAULTS
+    from stretchbox.adapters.display import DISPLAY_FAULTS
 
     config = load_config(write_config(place, "display: {interface: spi}\n"), required=True)
     with pytest.raises(DISPLAY_FAULTS) as exc:

@@ -20,7 +20,7 @@ from ..core.frame import Frame
 from ..core.output import Changes, Output
 from .display import DISPLAY_FAULTS
 
-__all__ = ["BACKOFF_FIRST", "BACKOFF_MAX", "DISPLAY_FAULTS", "PanelOutput"]
+__all__ = ["BACKOFF_FIRST", "BACKOFF_MAX", "PanelOutput"]
 
 log = logging.getLogger(__name__)
 
