@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # Every screen the device can show.
-SCREENS = ("splash", "idle", "prepare", "hold", "switch", "rest", "paused", "lead-in", "done", "error", "message")
+SCREENS = ("splash", "idle", "prepare", "hold", "switch", "rest", "paused", "lead-in", "done", "error", "message",
+           "offer", "history")
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,14 @@ class Frame:
     so a 30 s hold shows 30 first and 1 in its last second). ``index`` is the
     1-based stretch number out of ``count``. ``side`` is ``left``, ``right``
     or None; the renderer mirrors the icon on the right side.
+
+    ``routine_left`` is the planned seconds of the routine still ahead (None: an
+    open hold makes it unknown, or not a routine screen). ``open_hold``: the
+    hold counts up (``seconds`` is the time held so far) until the user presses.
+    ``extended``: seconds added to this side's hold. ``elapsed``: whole seconds
+    this step has run, so a renderer can page a long text without a clock.
+    ``why`` is the stretch's reason, shown during the rest before it.
+    ``lines`` are extra text rows of the offer and history screens.
     """
 
     screen: str
@@ -41,6 +50,12 @@ class Frame:
     duration: int = 0
     level: str = "on"  # panel brightness: on | dim | off (idle power, see core.idle)
     shift: tuple[int, int] = (0, 0)  # burn-in offset in pixels for static screens
+    routine_left: int | None = None
+    open_hold: bool = False
+    extended: int = 0
+    elapsed: int = 0
+    why: str = ""
+    lines: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.screen not in SCREENS:
