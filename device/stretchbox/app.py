@@ -76,6 +76,7 @@ class App:
         self.handlers: dict[type, Callable[[object], None]] = {}
         self._notice: Frame | None = None
         self._notice_until: float | None = None
+        self._swallowing: set[str] = set()  # buttons whose press dismissed a notice, until released
 
     def notify(self, frame: Frame) -> None:
         """Show ``frame`` for a few seconds at the next idle moment (never over a running routine)."""
@@ -107,8 +108,7 @@ class App:
         now = event.t
         if self.idle and not self.idle.admit(event):
             event = Tick(now)  # the press that woke the panel does nothing else
-        if isinstance(event, Pressed) and self._notice_until is not None:
-            self._notice = self._notice_until = None  # a press dismisses a notice on screen, and acts
+        event = self._dismissing(event)
         effects = self.session.handle(event)
         frame = self._notice_frame(now) or self.session.frame(now)
         if self.idle:
@@ -121,6 +121,18 @@ class App:
         for output in self.outputs:
             output.frame(frame, now)
         return effects
+
+    def _dismissing(self, event):
+        """A press on a notice (an import report) dismisses it and does nothing else: its release and any
+        hold are swallowed too, so B on a problem screen never jumps to the next routine."""
+        if isinstance(event, Pressed) and self._notice_until is not None:
+            self._notice = self._notice_until = None
+            self._swallowing.add(event.button)
+            return Tick(event.t)
+        if isinstance(event, Released) and event.button in self._swallowing:
+            self._swallowing.discard(event.button)
+            return Tick(event.t)
+        return event
 
     def _notice_frame(self, now: float) -> Frame | None:
         if self._notice is None or self.session.state not in (IDLE, DONE):

@@ -35,7 +35,7 @@ def test_default_routine_six_stretches_thirty_seconds_per_side_and_switch_cues(c
     assert records[-1] == {"event": "summary", "duration": 428.0, "completed": 6, "skipped": 0,
                            "stopped": False, "total": 6}
     assert set(records[0]) == {"t", "event", "button", "gesture", "action"}
-    assert set(phases[0]) == {"t", "event", "phase", "stretch", "name", "side", "seconds"}
+    assert set(phases[0]) == {"t", "event", "phase", "stretch", "name", "side", "seconds", "routine_left"}
 
 
 def test_pause_resume_skip_back_stop_to_the_millisecond(capsys):

@@ -4,7 +4,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stretchbox.core.gestures import A, B, GestureConfig, Pressed, Released
-from stretchbox.core.session import DONE, IDLE, Cue, Finished, PhaseStarted, Session, SessionConfig, Tick
+from stretchbox.core.session import (
+    DONE, EXTEND_WINDOW, IDLE, Cue, Finished, PhaseStarted, Session, SessionConfig, Tick,
+)
 
 from tests.helpers import routine
 
@@ -73,21 +75,25 @@ def test_random_button_sequences(presses, which, one_button, lead):
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.floats(min_value=0.001, max_value=200, allow_nan=False), max_size=15))
 def test_pauses_never_shorten_a_hold(pause_lengths):
-    """However often the user pauses, each side still gets its full hold of running time."""
+    """However often the user pauses, each side still gets its full hold of running time; a second tap
+    within EXTEND_WINDOW of the pausing one is the extend gesture and adds its seconds instead."""
     r = routine(("Calf", "left"), prepare=0)
     s = Session([r], SessionConfig(resume_lead=0))
     s.press(A, 0.0)
-    t, running, events = 0.0, 0.0, []
+    t, running, planned, events = 0.0, 0.0, 30.0, []
     for length in pause_lengths:
-        step = min(1.0, 30 - running - 0.01)
+        step = min(1.0, planned - running - 0.01)
         if step <= 0:
             break
         t += step
         running += step
         events += s.press(A, t)          # pause
         t += length
-        events += s.press(A, t)          # resume
-    events += s.handle(Tick(t + 100))
+        events += s.press(A, t)          # resume, or extend when quick
+        if length <= EXTEND_WINDOW:
+            planned += s.config.extend
+    events += s.handle(Tick(t + 1000))
     done = [e for e in events if isinstance(e, Cue) and e.cue == "done"]
     assert len(done) == 1
-    assert abs(done[0].t - (t + (30 - running))) < 1e-6
+    assert abs(done[0].t - (t + (planned - running))) < 1e-6
+    assert s.log is not None and abs(s.log.sides[0].held - planned) < 1e-6

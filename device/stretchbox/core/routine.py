@@ -13,6 +13,7 @@ JSON Schema editors use from the same definitions.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -57,12 +58,15 @@ class Sides(str, Enum):
         }[self]
 
 
+OPEN = "open"  # ``hold: open``: held until the user presses B, counting up
+
+
 @dataclass(frozen=True)
 class Timing:
-    """Seconds for each phase of a stretch."""
+    """Seconds for each phase of a stretch; ``hold`` None is an open hold (``hold: open``)."""
 
     prepare: int = 5
-    hold: int = 30
+    hold: int | None = 30
     switch: int = 5
     rest: int = 5
 
@@ -89,19 +93,27 @@ class Routine:
     source: str = ""
     # cue -> on/off milliseconds (starting with on), or None for silence
     cues: tuple[tuple[str, tuple[int, ...] | None], ...] = ()
+    halfway: bool | None = None  # ``cues: {halfway: on|off}``; None: the device's config decides
 
     def cue_overrides(self) -> dict[str, tuple[int, ...] | None]:
         return dict(self.cues)
 
     def total_seconds(self) -> int:
-        """Planned length of the whole routine, without pauses."""
+        """Planned length of the whole routine, without pauses; open holds count 0 (see ``has_open_holds``)."""
         total = 0
         for i, s in enumerate(self.stretches):
             holds = len(s.sides.order)
-            total += s.timing.prepare + holds * s.timing.hold + (holds - 1) * s.timing.switch
+            total += s.timing.prepare + holds * (s.timing.hold or 0) + (holds - 1) * s.timing.switch
             if i < len(self.stretches) - 1:
                 total += s.timing.rest
         return total
+
+    def has_open_holds(self) -> bool:
+        return any(s.timing.hold is None for s in self.stretches)
+
+    def content_hash(self) -> str:
+        """A short fingerprint of what the routine does: a resume journal for another version is discarded."""
+        return hashlib.sha256(repr((self.name, self.stretches, self.min_hold)).encode()).hexdigest()[:16]
 
 
 # ---------------------------------------------------------------- the fields of a routine file
@@ -118,6 +130,7 @@ class Kind(Enum):
     SCHEMA = "schema"  # the format's version number
     TEXT = "text"  # text on one line once runs of spaces are one space, at most ``limit`` characters
     DURATION = "duration"  # whole seconds: 30, "30s", "1m", "1m30s"
+    HOLD = "hold"  # a duration, or "open": held until the user presses
     ICON = "icon"  # a built-in icon's name or a PNG's file name beside the routine
     SIDES = "sides"  # one of Sides
     TIMING = "timing"  # a mapping of TIMING_FIELDS
@@ -142,8 +155,9 @@ DEFAULT_ICON = GENERIC_ICON
 TIMING_FIELDS: dict[str, Field] = {
     "prepare": Field(Kind.DURATION, "Time to get into position before the first hold, the stretch shown "
                                     "with what to do.", ("8s", 5), default=Timing.prepare),
-    "hold": Field(Kind.DURATION, "How long the stretch is held, per side. Never under min_hold.",
-                  ("30s", "1m", 45), default=Timing.hold),
+    "hold": Field(Kind.HOLD, "How long the stretch is held, per side. Never under min_hold. 'open': held "
+                             "until you press B, counting up (min_hold does not apply).",
+                  ("30s", "1m", 45, OPEN), default=Timing.hold),
     "switch": Field(Kind.DURATION, "Time to change sides between the two holds of a stretch done on both "
                                    "sides.", ("5s", 3), default=Timing.switch),
     "rest": Field(Kind.DURATION, "Time after a stretch, before the next one is prepared.", ("5s", 0),
@@ -177,6 +191,8 @@ CUES: dict[str, str] = {  # each name, and when the device sounds it
     "paused": "the routine is paused",
     "resumed": "the routine goes on after a pause",
     "done": "the routine is over",
+    "halfway": "a timed hold of 20 s or more is half done (off unless the routine or the config turns it on)",
+    "extend": "the hold in progress was made longer with the extend gesture",
 }
 
 TOP_FIELDS: dict[str, Field] = {
@@ -367,6 +383,8 @@ class Checker:
     def duration(self, data: dict, key: str, path: Path, default: int | None) -> int | None:
         if key not in data:
             return default
+        if key == "hold" and isinstance(data[key], str) and data[key].strip().lower() == OPEN:
+            return None  # an open hold
         try:
             return parse_duration(data[key])
         except ValueError as exc:
@@ -397,13 +415,16 @@ def routine_from_mapping(data: Any, *, source: str = "") -> Routine:
         d = c.mapping(top["defaults"], ("defaults",), TIMING_KEYS)
         base = Timing(**{k: c.duration(d, k, ("defaults",), getattr(base, k)) for k in TIMING_KEYS})
     # A default hold under min_hold is reported once, where it is written.
-    if base.hold < min_hold or base.hold == 0:
+    if base.hold is not None and (base.hold < min_hold or base.hold == 0):
         where = ("defaults", "hold") if isinstance(top.get("defaults"), dict) and "hold" in top["defaults"] \
             else ("min_hold",)
         c.add(where, f"the default hold of {base.hold} s is under min_hold ({min_hold} s)"
               if base.hold else "hold must be at least 1 s")
 
     cues = _cues(c, top["cues"]) if "cues" in top else ()
+    halfway = None
+    if isinstance(top.get("cues"), dict) and "halfway" in top["cues"]:
+        halfway = dict(cues).get("halfway", True) is not None  # on or a pattern: on; off: off
 
     stretches: list[Stretch] = []
     raw = top.get("stretches")
@@ -424,7 +445,7 @@ def routine_from_mapping(data: Any, *, source: str = "") -> Routine:
     if c.problems:
         raise InvalidRoutine(c.problems)
     return Routine(name=name, stretches=tuple(stretches), description=description,
-                   min_hold=min_hold, source=source, cues=cues)
+                   min_hold=min_hold, source=source, cues=cues, halfway=halfway)
 
 
 def _cues(c: Checker, raw: Any) -> tuple[tuple[str, tuple[int, ...] | None], ...]:
@@ -474,7 +495,7 @@ def _stretch(c: Checker, item: Any, path: Path, base: Timing, min_hold: int) -> 
             c.add(path + ("sides",), f"sides must be one of {', '.join(allowed)}, got {quote(value)}"
                   + (f": did you mean '{hint[0]}'?" if hint else ""))
     timing = Timing(**{k: c.duration(d, k, path, getattr(base, k)) for k in TIMING_KEYS})
-    if "hold" in d and timing.hold < min_hold:
+    if "hold" in d and timing.hold is not None and timing.hold < min_hold:
         c.add(path + ("hold",), f"hold of {timing.hold} s is under min_hold ({min_hold} s): "
                                 "hold each stretch at least that long per side")
     elif "hold" in d and timing.hold == 0:

@@ -28,7 +28,7 @@ from typing import Any
 
 from .icons import BUILTIN_ICONS
 from .routine import (
-    CUES, DURATION_FORMS, DURATION_PATTERN, ICON_PATTERN, ICON_RULE, MAX_DURATION, MAX_PATTERN_STEPS, PATTERN_MS,
+    CUES, DURATION_FORMS, OPEN, DURATION_PATTERN, ICON_PATTERN, ICON_RULE, MAX_DURATION, MAX_PATTERN_STEPS, PATTERN_MS,
     SCHEMA_VERSION, STRETCH_FIELDS, TIMING_FIELDS, TOP_FIELDS, Field, Kind, Sides, text_pattern,
 )
 
@@ -68,7 +68,7 @@ def _field(f: Field, where: str) -> dict[str, Any]:
     rules, notes = _RULES[f.kind](f, where)
     out: dict[str, Any] = {"description": " ".join([f.description, *notes])}
     out.update(rules)
-    if f.default is not None and not (where == "stretch" and f.kind is Kind.DURATION):  # see _duration
+    if f.default is not None and not (where == "stretch" and f.kind in (Kind.DURATION, Kind.HOLD)):  # see _duration
         out["default"] = f.default
     out["examples"] = list(f.examples)
     return out
@@ -98,6 +98,11 @@ def _duration(f: Field, where: str) -> tuple[dict, list[str]]:
         "pattern": DURATION_PATTERN,
         "patternErrorMessage": f"A duration like {DURATION_FORMS}.",
     }, notes
+
+
+def _hold(f: Field, where: str) -> tuple[dict, list[str]]:
+    rules, notes = _duration(f, where)
+    return {"anyOf": [rules, {"const": OPEN}]}, notes
 
 
 def _icon(f: Field, where: str) -> tuple[dict, list[str]]:
@@ -146,6 +151,7 @@ _RULES = {
     Kind.SCHEMA: _schema_version,
     Kind.TEXT: _text,
     Kind.DURATION: _duration,
+    Kind.HOLD: _hold,
     Kind.ICON: _icon,
     Kind.SIDES: _sides,
     Kind.TIMING: _timing,

@@ -63,7 +63,8 @@ from typing import Callable, Union
 
 from .frame import Frame
 from .gestures import A, B, BOTH, PRESS, Gesture, GestureConfig, Gestures, Pressed, Released
-from .routine import Routine
+from .history import Ending, SessionLog, SideLog
+from .routine import MAX_DURATION, Routine
 
 
 class State(StrEnum):
@@ -76,6 +77,8 @@ class State(StrEnum):
     DONE = "done"
     CONFIRM_OFF = "confirm-off"
     POWERING_OFF = "powering-off"
+    OFFER = "offer"  # after a reboot mid-routine: resume it, or start over?
+    HISTORY = "history"  # this week's sessions and the balance of the sides
 
 
 class Phase(StrEnum):
@@ -98,10 +101,13 @@ class Input(StrEnum):
     CHORD = "A+B hold"
     STEP_ENDS = "step ends"
     COUNTDOWN = "countdown"
+    HALFWAY = "halfway"
     LEAD_IN_ENDS = "lead-in ends"
     PAUSE_TIMEOUT = "pause timeout"
     MENU_TIMEOUT = "menu timeout"
     POWER_OFF_FAILS = "power-off fails"
+    OFFER_TIMEOUT = "offer timeout"
+    HISTORY_TIMEOUT = "history timeout"
 
 
 class Action(StrEnum):
@@ -119,16 +125,25 @@ class Action(StrEnum):
     POWER_MENU = "power-menu"
     POWER_OFF = "power-off"
     CANCEL = "cancel"
+    EXTEND = "extend"
+    START_OVER = "start-over"
+    OFFER = "offer"
+    HISTORY = "history"
+    CLOSE = "close"
     # the handlers of ``back`` and of the power menu over a running routine
     RESTART_HOLD = "restart-hold"
     PREVIOUS_SIDE = "previous-side"
     RESTART_SIDE = "restart-side"
     PAUSE_FOR_MENU = "pause-for-menu"
+    TIME_OUT = "time-out"  # the pause timeout's stop: the history says timed-out
+    RESUME_OFFERED = "resume-offered"
+    LATER = "later"
     # timeouts
     NEXT_STEP = "next-step"
     HOLD_DONE = "hold-done"
     COMPLETE = "complete"
     COUNT = "count"
+    HALFWAY = "halfway"
     GO = "go"
     WAKE = "wake"
 
@@ -138,16 +153,24 @@ class Guard(StrEnum):
 
     LAST_STEP = "last step"
     LAST_SIDE = "no side after this one"
-    NO_LEAD_IN = "resume_lead is 0"
+    NO_LEAD_IN = "resume_lead is 0, or the step is no hold"
+    TAPPED_TWICE = "A pressed again within 0.6 s of a press that paused a timed hold (extend > 0)"
+    OPEN_LAST = "an open hold, the last step"
+    OPEN_HOLD = "an open hold"
+    OFFER_PENDING = "an unfinished session is on offer"
     HOLD_UNDER_WAY = "3 s or more of the hold have run"
     FROM_PAUSED = "opened on a paused routine"
     FROM_DONE = "opened on the summary"
 
 
-IDLE, RUNNING, PAUSED, LEAD_IN, DONE, CONFIRM_OFF, POWERING_OFF = State
+IDLE, RUNNING, PAUSED, LEAD_IN, DONE, CONFIRM_OFF, POWERING_OFF, OFFER, HISTORY = State
 PREPARE, HOLD, SWITCH, REST = Phase
-STATIC_STATES = (IDLE, PAUSED, DONE, CONFIRM_OFF, POWERING_OFF)
+STATIC_STATES = (IDLE, PAUSED, DONE, CONFIRM_OFF, POWERING_OFF, OFFER, HISTORY)
 CONFIRM_TIMEOUT = 10.0
+HISTORY_SECONDS = 30.0  # the history screen goes back to idle by itself
+EXTEND_WINDOW = 0.6  # the second tap of the extend gesture, after the first (which paused)
+OPEN_HOLD_LIMIT = MAX_DURATION  # an open hold nobody ends is done after this long
+HALFWAY_FROM = 20  # a halfway cue only for timed holds at least this long
 POWER_OFF_GRACE = 60.0  # if we are still running this long after power-off, it failed
 
 COUNTDOWN_FROM = 3
@@ -174,6 +197,7 @@ Cell = tuple[Then, ...]
 # Cells that recur, named once. ``_X_RUNNING`` / ``_X_PAUSED``: the same move, staying running or paused.
 _PAUSE = (Then(Action.PAUSE, PAUSED),)
 _STOP = (Then(Action.STOP, DONE),)
+_TIME_OUT = (Then(Action.STOP, DONE, do=Action.TIME_OUT),)
 _SKIP_RUNNING = (Then(Action.SKIP, DONE, when=Guard.LAST_SIDE), Then(Action.SKIP, RUNNING))
 _SKIP_PAUSED = (Then(Action.SKIP, DONE, when=Guard.LAST_SIDE), Then(Action.SKIP, PAUSED))
 _BACK_RUNNING = (Then(Action.BACK, RUNNING, do=Action.PREVIOUS_SIDE),)
@@ -182,12 +206,18 @@ _BACK_IN_HOLD_RUNNING = (Then(Action.BACK, RUNNING, when=Guard.HOLD_UNDER_WAY, d
     + _BACK_RUNNING
 _BACK_IN_HOLD_PAUSED = (Then(Action.BACK, PAUSED, when=Guard.HOLD_UNDER_WAY, do=Action.RESTART_HOLD),) \
     + _BACK_PAUSED
+# B (or one button's short hold) in an open hold: "done, next" — the hold counts as held, not skipped.
+_DONE_OPEN_RUNNING = (Then(Action.COMPLETE, DONE, when=Guard.OPEN_LAST),
+                      Then(Action.HOLD_DONE, RUNNING, when=Guard.OPEN_HOLD)) + _SKIP_RUNNING
+_DONE_OPEN_PAUSED = (Then(Action.COMPLETE, DONE, when=Guard.OPEN_LAST),
+                     Then(Action.HOLD_DONE, PAUSED, when=Guard.OPEN_HOLD)) + _SKIP_PAUSED
 _MENU = (Then(Action.POWER_MENU, CONFIRM_OFF),)
 _MENU_PAUSING = (Then(Action.POWER_MENU, CONFIRM_OFF, do=Action.PAUSE_FOR_MENU),)
 _NEXT_STEP = (Then(Action.NEXT_STEP, RUNNING),)
 _RESUME = (Then(Action.RESUME, RUNNING),)
 _CANCEL = (Then(Action.CANCEL, PAUSED, when=Guard.FROM_PAUSED), Then(Action.CANCEL, DONE, when=Guard.FROM_DONE),
            Then(Action.CANCEL, IDLE))
+_CLOSE = (Then(Action.CLOSE, IDLE),)
 
 # Every transition of the session, one row per state (and phase of a routine under way).
 # Gestures missing from a row do nothing; see the rules above, and docs/session.md.
@@ -196,7 +226,21 @@ TABLE: dict[Where, dict[Input, Cell]] = {
         Input.A_PRESS: (Then(Action.START, RUNNING),),
         Input.B_PRESS: (Then(Action.NEXT_ROUTINE, IDLE),),
         Input.A_SHORT_HOLD: (Then(Action.NEXT_ROUTINE, IDLE),),  # one button: A's 1 s hold is B's press
+        Input.A_HOLD: (Then(Action.HISTORY, HISTORY),),
+        Input.B_HOLD: (Then(Action.OFFER, OFFER, when=Guard.OFFER_PENDING),),
         Input.CHORD: _MENU,
+    },
+    (OFFER, None): {
+        Input.A_PRESS: (Then(Action.RESUME, RUNNING, when=Guard.NO_LEAD_IN, do=Action.RESUME_OFFERED),
+                        Then(Action.RESUME, LEAD_IN, do=Action.RESUME_OFFERED)),
+        Input.B_PRESS: (Then(Action.START_OVER, IDLE),),
+        Input.A_SHORT_HOLD: (Then(Action.START_OVER, IDLE),),
+        Input.CHORD: _MENU,
+        Input.OFFER_TIMEOUT: (Then(Action.LATER, IDLE),),
+    },
+    (HISTORY, None): {
+        Input.A_PRESS: _CLOSE, Input.B_PRESS: _CLOSE, Input.CHORD: _MENU,
+        Input.HISTORY_TIMEOUT: _CLOSE,
     },
     (RUNNING, PREPARE): {
         Input.A_PRESS: _PAUSE, Input.A_HOLD: _STOP, Input.A_SHORT_HOLD: _SKIP_RUNNING,
@@ -204,10 +248,11 @@ TABLE: dict[Where, dict[Input, Cell]] = {
         Input.STEP_ENDS: _NEXT_STEP,
     },
     (RUNNING, HOLD): {
-        Input.A_PRESS: _PAUSE, Input.A_HOLD: _STOP, Input.A_SHORT_HOLD: _SKIP_RUNNING,
-        Input.B_PRESS: _SKIP_RUNNING, Input.B_HOLD: _BACK_IN_HOLD_RUNNING, Input.CHORD: _MENU_PAUSING,
+        Input.A_PRESS: _PAUSE, Input.A_HOLD: _STOP, Input.A_SHORT_HOLD: _DONE_OPEN_RUNNING,
+        Input.B_PRESS: _DONE_OPEN_RUNNING, Input.B_HOLD: _BACK_IN_HOLD_RUNNING, Input.CHORD: _MENU_PAUSING,
         Input.STEP_ENDS: (Then(Action.COMPLETE, DONE, when=Guard.LAST_STEP), Then(Action.HOLD_DONE, RUNNING)),
         Input.COUNTDOWN: (Then(Action.COUNT, RUNNING),),
+        Input.HALFWAY: (Then(Action.HALFWAY, RUNNING),),
     },
     (RUNNING, SWITCH): {
         Input.A_PRESS: _PAUSE, Input.A_HOLD: _STOP, Input.A_SHORT_HOLD: _SKIP_RUNNING,
@@ -221,31 +266,32 @@ TABLE: dict[Where, dict[Input, Cell]] = {
         Input.STEP_ENDS: _NEXT_STEP,
     },
     (LEAD_IN, HOLD): {  # a resumed hold; a lead-in only ever leads into a hold
-        Input.A_PRESS: _PAUSE, Input.A_HOLD: _STOP, Input.A_SHORT_HOLD: _SKIP_RUNNING,
-        Input.B_PRESS: _SKIP_RUNNING, Input.B_HOLD: _BACK_IN_HOLD_RUNNING, Input.CHORD: _MENU_PAUSING,
+        Input.A_PRESS: _PAUSE, Input.A_HOLD: _STOP, Input.A_SHORT_HOLD: _DONE_OPEN_RUNNING,
+        Input.B_PRESS: _DONE_OPEN_RUNNING, Input.B_HOLD: _BACK_IN_HOLD_RUNNING, Input.CHORD: _MENU_PAUSING,
         Input.LEAD_IN_ENDS: (Then(Action.GO, RUNNING),),
     },
     (PAUSED, PREPARE): {
         Input.A_PRESS: _RESUME, Input.A_HOLD: _STOP, Input.A_SHORT_HOLD: _SKIP_PAUSED,
         Input.B_PRESS: _SKIP_PAUSED, Input.B_HOLD: _BACK_PAUSED, Input.CHORD: _MENU,
-        Input.PAUSE_TIMEOUT: _STOP,
+        Input.PAUSE_TIMEOUT: _TIME_OUT,
     },
     (PAUSED, HOLD): {
-        Input.A_PRESS: (Then(Action.RESUME, RUNNING, when=Guard.NO_LEAD_IN), Then(Action.RESUME, LEAD_IN)),
-        Input.A_HOLD: _STOP, Input.A_SHORT_HOLD: _SKIP_PAUSED,
-        Input.B_PRESS: _SKIP_PAUSED, Input.B_HOLD: _BACK_IN_HOLD_PAUSED, Input.CHORD: _MENU,
-        Input.PAUSE_TIMEOUT: _STOP,
+        Input.A_PRESS: (Then(Action.EXTEND, RUNNING, when=Guard.TAPPED_TWICE),
+                        Then(Action.RESUME, RUNNING, when=Guard.NO_LEAD_IN), Then(Action.RESUME, LEAD_IN)),
+        Input.A_HOLD: _STOP, Input.A_SHORT_HOLD: _DONE_OPEN_PAUSED,
+        Input.B_PRESS: _DONE_OPEN_PAUSED, Input.B_HOLD: _BACK_IN_HOLD_PAUSED, Input.CHORD: _MENU,
+        Input.PAUSE_TIMEOUT: _TIME_OUT,
     },
     (PAUSED, SWITCH): {
         Input.A_PRESS: _RESUME, Input.A_HOLD: _STOP, Input.A_SHORT_HOLD: _SKIP_PAUSED,
         Input.B_PRESS: _SKIP_PAUSED, Input.B_HOLD: _BACK_PAUSED, Input.CHORD: _MENU,
-        Input.PAUSE_TIMEOUT: _STOP,
+        Input.PAUSE_TIMEOUT: _TIME_OUT,
     },
     (PAUSED, REST): {
         Input.A_PRESS: _RESUME, Input.A_HOLD: _STOP, Input.A_SHORT_HOLD: _SKIP_PAUSED,
         Input.B_PRESS: _SKIP_PAUSED, Input.B_HOLD: (Then(Action.BACK, PAUSED, do=Action.RESTART_SIDE),),
         Input.CHORD: _MENU,
-        Input.PAUSE_TIMEOUT: _STOP,
+        Input.PAUSE_TIMEOUT: _TIME_OUT,
     },
     (DONE, None): {
         Input.A_PRESS: (Then(Action.DISMISS, IDLE),),
@@ -261,8 +307,8 @@ TABLE: dict[Where, dict[Input, Cell]] = {
         Input.POWER_OFF_FAILS: (Then(Action.WAKE, IDLE),),  # still alive: the power-off command failed
     },
 }
-TIMEOUTS = (Input.STEP_ENDS, Input.COUNTDOWN, Input.LEAD_IN_ENDS, Input.PAUSE_TIMEOUT, Input.MENU_TIMEOUT,
-            Input.POWER_OFF_FAILS)
+TIMEOUTS = (Input.STEP_ENDS, Input.COUNTDOWN, Input.HALFWAY, Input.LEAD_IN_ENDS, Input.PAUSE_TIMEOUT,
+            Input.MENU_TIMEOUT, Input.POWER_OFF_FAILS, Input.OFFER_TIMEOUT, Input.HISTORY_TIMEOUT)
 
 
 class IllegalEvent(Exception):
@@ -290,7 +336,7 @@ class Step:
     phase: Phase
     stretch: int
     side: str | None
-    seconds: int
+    seconds: int | None  # None: an open hold
 
 
 @dataclass(frozen=True)
@@ -300,13 +346,14 @@ class PhaseStarted:
     stretch: int | None  # 1-based
     name: str
     side: str | None
-    seconds: float
+    seconds: float | None  # None: an open hold (it counts up)
+    routine_left: float | None = None  # planned seconds of the routine left; None: an open hold is ahead
 
 
 @dataclass(frozen=True)
 class Cue:
     t: float
-    cue: str  # prepare | go | switch-side | countdown | next-stretch | paused | resumed | done
+    cue: str  # a name of core.routine.CUES
     side: str | None = None  # the side a hold or a switch goes to (a tonal buzzer rises to the right)
 
 
@@ -336,11 +383,42 @@ class Summary:
 
 @dataclass(frozen=True)
 class Finished:
+    """A session ended (or one cut by a power loss was found): ``log`` is its history record."""
+
     t: float
     summary: Summary
+    log: SessionLog | None = None
 
 
-Effect = Union[PhaseStarted, Cue, ButtonAction, Finished, PowerOff]
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where the routine is, for the resume journal: written at phase boundaries, pause, resume and
+    extend (not every second: SD cards wear). ``data`` None: no routine under way, clear the journal."""
+
+    t: float
+    data: dict | None
+
+
+Effect = Union[PhaseStarted, Cue, ButtonAction, Finished, PowerOff, Checkpoint]
+
+
+JOURNAL_VERSION = 1
+
+
+def _number(seconds: float) -> float:
+    """Seconds as reported: to the millisecond, and a whole number as an int (``30``, not ``30.0``)."""
+    rounded = round(seconds, 3)
+    return int(rounded) if float(rounded).is_integer() else rounded
+
+
+def log_from_dict(d: dict) -> SessionLog:
+    """A journal's ``log`` back into a SessionLog; raises KeyError/TypeError/ValueError on a bad one."""
+    sides = [SideLog(int(s["stretch"]), str(s["name"]), s["side"] if s["side"] is None else str(s["side"]),
+                     None if s["planned"] is None else int(s["planned"]), float(s["held"]), bool(s["skipped"]),
+                     int(s.get("extended", 0)))
+             for s in d["sides"]]
+    return SessionLog(str(d["routine"]["name"]), str(d["routine"]["hash"]), float(d["started"]), sides,
+                      int(d["pauses"]), float(d["paused"]))
 
 
 def plan(routine: Routine) -> tuple[Step, ...]:
@@ -352,7 +430,7 @@ def plan(routine: Routine) -> tuple[Step, ...]:
             lead = (PREPARE, s.timing.prepare) if n == 0 else (SWITCH, s.timing.switch)
             if lead[1] > 0:
                 steps.append(Step(lead[0], i, side, lead[1]))
-            steps.append(Step(HOLD, i, side, s.timing.hold))
+            steps.append(Step(HOLD, i, side, s.timing.hold))  # None: open
         if i < last and s.timing.rest > 0:
             steps.append(Step(REST, i, None, s.timing.rest))
     return tuple(steps)
@@ -363,6 +441,9 @@ class SessionConfig:
     resume_lead: float = 3.0
     pause_timeout: float = 600.0
     gestures: GestureConfig = field(default_factory=GestureConfig)
+    extend: float = 15.0  # seconds the extend gesture adds to the hold in progress (0: off)
+    halfway: bool = False  # a halfway cue in timed holds (a routine's ``cues: {halfway: ...}`` wins)
+    offer_timeout: float = 60.0  # the resume offer's screen gives way to idle (the offer stays)
 
     @property
     def one_button(self) -> bool:
@@ -407,6 +488,17 @@ class Session:
         self._hold_status: dict[int, str] = {}  # step index -> completed | skipped
         self._pending_routines: tuple[Routine, ...] = ()  # a library that arrived mid-routine
         self.summary: Summary | None = None
+        self._extra: dict[int, float] = {}  # step index -> seconds added by the extend gesture
+        self._tapped_at: float | None = None  # a press that paused a timed hold: a second tap extends it
+        self._halfway_cued = False  # this visit of the current hold had its halfway cue
+        self.log: SessionLog | None = None  # the session under way, for the history
+        self._log_mark = 0.0  # accounting: when held or paused time was last counted
+        self._offer: dict | None = None  # a journal from another boot, on offer until answered or a start
+        self._offer_at = 0.0
+        self._history_at = 0.0
+        # What the adapters know and the core shows: the history screen's lines, the done screen's streak.
+        self.history_lines: tuple[str, ...] = ()
+        self.streak_line = ""
 
     # ---- queries -------------------------------------------------------
     @property
@@ -449,9 +541,39 @@ class Session:
         return self._deadline - (whole - 1) if whole > 1 else None
 
     def _next_countdown(self) -> float | None:
-        """The next of the last COUNTDOWN_FROM whole seconds of a running hold (a countdown cue)."""
+        """The next of the last COUNTDOWN_FROM whole seconds of a running timed hold (a countdown cue)."""
+        if self._is_open():
+            return None
         left = min(math.ceil(self._deadline - self.now - 1e-9) - 1, COUNTDOWN_FROM)
         return self._deadline - left if left >= 1 else None
+
+    def _duration(self, i: int) -> float:
+        """Step ``i``'s seconds as it runs now: planned, plus any extension; an open hold's limit."""
+        seconds = self._steps[i].seconds
+        return (OPEN_HOLD_LIMIT if seconds is None else seconds) + self._extra.get(i, 0.0)
+
+    def _is_open(self, i: int | None = None) -> bool:
+        return self._steps[self._i if i is None else i].seconds is None
+
+    def routine_left(self, now: float | None = None) -> float | None:
+        """Planned seconds of the routine still ahead (skips, backs and extensions included); None while an
+        open hold is here or ahead, since nobody knows how long it lasts."""
+        if self.step is None:
+            return 0.0 if self._state == DONE else None
+        if any(s.seconds is None for s in self._steps[self._i:]):
+            return None
+        return self.remaining(now) + sum(self._duration(j) for j in range(self._i + 1, len(self._steps)))
+
+    def _halfway_on(self) -> bool:
+        return self.routine.halfway if self.routine.halfway is not None else self.config.halfway
+
+    def _next_halfway(self) -> float | None:
+        """The midpoint of a running timed hold of HALFWAY_FROM s or more, once per visit."""
+        seconds = self._steps[self._i].seconds
+        if self._halfway_cued or seconds is None or seconds < HALFWAY_FROM or not self._halfway_on():
+            return None
+        due = self._deadline - seconds / 2
+        return due if due >= self.now - 1e-9 else None
 
     def remaining(self, now: float | None = None) -> float:
         """Seconds left in the current step (frozen while paused or in lead-in)."""
@@ -536,12 +658,37 @@ class Session:
             if what in TIMEOUTS:
                 raise IllegalTransition(f"{what} in {where_label(self.where)}")
             return None
-        return next(then for then in cell if then.when is None or GUARDS[then.when](self, t))
+        then = next((then for then in cell if then.when is None or GUARDS[then.when](self, t)), None)
+        if then is None and what in TIMEOUTS:
+            raise IllegalTransition(f"{what} in {where_label(self.where)}: no outcome")
+        return then
 
     def _apply(self, then: Then, t: float, out: list[Effect]) -> None:
         """Take a transition: the one place the state changes. Handlers see the new state, and the old as ``was``."""
+        self._account(t)
         was, self._state = self._state, then.to
+        if then.handler is not Action.PAUSE:
+            self._tapped_at = None
         HANDLERS[then.handler](self, t, out, was)
+
+    def _account(self, t: float) -> None:
+        """Count the time since the last transition: held (a running hold) or paused (stopped mid-routine)."""
+        log = self.log
+        if log is None or log.ended is not None or self.step is None and self._state not in (CONFIRM_OFF,):
+            self._log_mark = t
+            return
+        dt = max(0.0, t - self._log_mark)
+        self._log_mark = t
+        if self._state == RUNNING and self._steps[self._i].phase is HOLD:
+            side = self._side_log(self._i)
+            if side is not None:
+                side.held += dt
+        elif self._state in (PAUSED, LEAD_IN, CONFIRM_OFF):
+            log.paused += dt
+
+    def _side_log(self, hold: int) -> SideLog | None:
+        holds = self._holds()
+        return self.log.sides[holds.index(hold)] if self.log is not None and hold in holds else None
 
     # ---- guards ----------------------------------------------------------
     # Each is asked before the transition, in the state it leaves, at the input's time ``t``.
@@ -552,7 +699,21 @@ class Session:
         return not any(h > self._current_hold() for h in self._holds())
 
     def _no_lead_in(self, t: float) -> bool:
-        return not self.config.resume_lead > 0
+        step = self._offered_step() if self._state == OFFER else self._steps[self._i]
+        return not self.config.resume_lead > 0 or step.phase is not HOLD
+
+    def _tapped_twice(self, t: float) -> bool:
+        return (self._tapped_at is not None and t - self._tapped_at <= EXTEND_WINDOW and self.config.extend > 0
+                and not self._is_open())
+
+    def _open_last(self, t: float) -> bool:
+        return self._is_open() and self._last_step(t)
+
+    def _open_hold(self, t: float) -> bool:
+        return self._is_open()
+
+    def _offer_pending(self, t: float) -> bool:
+        return self._offer is not None
 
     def _hold_under_way(self, t: float) -> bool:
         return self._hold_elapsed(t) >= BACK_GRACE
@@ -569,16 +730,18 @@ class Session:
         self._i = i
         step = self._steps[i]
         self._step_start = t
-        self._deadline = t + step.seconds
-        self._remaining = float(step.seconds)
+        self._remaining = self._duration(i)
+        self._deadline = t + self._remaining
+        self._halfway_cued = False
         if self._state == PAUSED:
             self._paused_at = t  # navigating while paused counts as being here
-            out.append(self._phase(t, PAUSED, step, step.seconds))
+            out.append(self._phase(t, PAUSED, step, self._remaining))
         else:
-            out.append(self._phase(t, step.phase, step, step.seconds))
+            out.append(self._phase(t, step.phase, step, self._remaining))
             cue = self._prepare_cue(i, came_from) if step.phase is PREPARE else ENTRY_CUES[step.phase]
             if cue:
                 out.append(Cue(t, cue, step.side))
+        out.append(self._checkpoint(t))
 
     def _prepare_cue(self, i: int, came_from: int | None) -> str | None:
         """The routine's start, or a new stretch not already announced by its rest."""
@@ -592,13 +755,21 @@ class Session:
 
     def _phase(self, t: float, phase: str, step: Step, seconds: float) -> PhaseStarted:
         s = self.routine.stretches[step.stretch]
-        return PhaseStarted(t, phase, step.stretch + 1, s.name, step.side, round(seconds, 3))
+        shown = None if step.phase is HOLD and step.seconds is None else _number(seconds)
+        left = self.routine_left(t)
+        return PhaseStarted(t, phase, step.stretch + 1, s.name, step.side, shown,
+                            None if left is None else _number(left))
 
-    def _finish(self, t: float, out: list[Effect], *, stopped: bool) -> None:
+    def _finish(self, t: float, out: list[Effect], *, stopped: bool, ending: Ending | None = None) -> None:
         self.summary = self._summary(t, stopped)
-        out.append(PhaseStarted(t, DONE, None, self.routine.name, None, 0))
+        log = self.log
+        if log is not None:
+            log.ended = ending or (Ending.STOPPED if stopped else Ending.FINISHED)
+            log.duration = t - log.started
+        out.append(PhaseStarted(t, DONE, None, self.routine.name, None, 0, 0))
         out.append(Cue(t, "done"))
-        out.append(Finished(t, self.summary))
+        out.append(Finished(t, self.summary, log))
+        out.append(Checkpoint(t, None))
 
     def _summary(self, t: float, stopped: bool) -> Summary:
         per_stretch: dict[int, list[str]] = {}
@@ -609,6 +780,107 @@ class Session:
         skipped = sum(any(s == "skipped" for s in v) and not all(s == "completed" for s in v)
                       for v in per_stretch.values())
         return Summary(round(t - self._started_at, 3), completed, skipped, len(per_stretch), stopped)
+
+    # ---- the resume journal ------------------------------------------------
+    def _checkpoint(self, t: float) -> Checkpoint:
+        """Where the routine is now, as plain data (``restore`` reads it back)."""
+        step = self._steps[self._i]
+        running = self._state == RUNNING
+        left = max(0.0, self._deadline - t) if running else self._remaining
+        assert self.log is not None
+        log = self.log.to_dict()
+        log["started"] = self.log.started
+        return Checkpoint(t, {
+            "v": JOURNAL_VERSION, "routine": self.routine.name, "hash": self.routine.content_hash(),
+            "step": self._i, "stretch": step.stretch + 1, "side": step.side, "phase": str(step.phase),
+            "left": round(left, 3), "running": running, "t": round(t, 3), "started": self._started_at,
+            "extra": {str(k): v for k, v in self._extra.items()},
+            "status": {str(k): v for k, v in self._hold_status.items()}, "log": log,
+        })
+
+    def restore(self, data: dict, t: float, *, same_boot: bool) -> tuple[list[Effect], str | None]:
+        """Take up a journal at start-up: the effects, and why it was refused (None: taken up).
+
+        The same boot (a crash, the watchdog): paused where it was, the time the service was down
+        counted as gone, at most the rest of that step. Another boot: the Pi has no clock to say how
+        long it was off, so the idle screen offers it (OFFER) and nothing resumes by itself.
+        A journal for a routine that changed or is gone is refused; its session is still kept in
+        the history (as interrupted) when its log can be read.
+        """
+        if self._state != IDLE:
+            return [], "a routine is already under way"
+        self.now = max(self.now, t)
+        try:
+            index, routine = self._journal_routine(data)
+            steps = plan(routine)
+            i = int(data["step"])
+            if not 0 <= i < len(steps) or float(data["left"]) < 0:
+                raise ValueError("the step is not in the plan")
+            log = log_from_dict(data["log"])
+            if len(log.sides) != sum(s.phase is HOLD for s in steps):
+                raise ValueError("its sides are not the plan's")
+        except LookupError as exc:
+            return self._interrupted(data, t), exc.args[0] if exc.args else "not found"
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            return [], f"unreadable ({type(exc).__name__}: {exc})"
+        if not same_boot:
+            self.selected = index
+            self._offer, self._offer_at = data, t
+            self._state = OFFER
+            return [PhaseStarted(t, OFFER, steps[i].stretch + 1, routine.stretches[steps[i].stretch].name,
+                                 steps[i].side, float(data["left"]))], None
+        return self._take_up(index, data, steps, log, t, elapsed=t - float(data["t"])), None
+
+    def _journal_routine(self, data: dict) -> tuple[int, Routine]:
+        if data.get("v") != JOURNAL_VERSION:
+            raise ValueError(f"version {data.get('v')!r}")
+        names = [r.name for r in self.routines]
+        if data["routine"] not in names:
+            raise LookupError(f"its routine {data['routine']!r} is no longer on the device")
+        index = names.index(data["routine"])
+        if self.routines[index].content_hash() != data["hash"]:
+            raise LookupError(f"its routine {data['routine']!r} has changed since")
+        return index, self.routines[index]
+
+    def _take_up(self, index: int, data: dict, steps: tuple[Step, ...], log: SessionLog, t: float, *,
+                 elapsed: float) -> list[Effect]:
+        """Continue the journal's session, paused at its step."""
+        self.selected = index
+        self._steps, self._i, self.log = steps, int(data["step"]), log
+        self._extra = {int(k): float(v) for k, v in data.get("extra", {}).items()}
+        self._hold_status = {int(k): str(v) for k, v in data.get("status", {}).items()}
+        self._started_at = float(data["started"])
+        left = float(data["left"])
+        if data.get("running"):
+            # The service was down since the journal was written: count that time as gone (held, in a hold).
+            gone = min(left, max(0.0, elapsed))
+            left -= gone
+            if steps[self._i].phase is HOLD:
+                side = self._side_log(self._i)
+                if side is not None:
+                    side.held += gone
+        self._remaining = min(left, self._duration(self._i))
+        self._deadline = t + self._remaining
+        self._state, self._paused_at, self._log_mark = PAUSED, t, t
+        self.summary = None
+        step = steps[self._i]
+        return [self._phase(t, PAUSED, step, self._remaining), self._checkpoint(t)]
+
+    def _interrupted(self, data: dict, t: float) -> list[Effect]:
+        """The journal's session as an interrupted one, for the history (nothing if its log is unreadable)."""
+        try:
+            log = log_from_dict(data["log"])
+            log.ended = Ending.INTERRUPTED
+            log.duration = max(0.0, float(data["t"]) - log.started)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return [Checkpoint(t, None)]
+        held = sum(not s.skipped and s.planned is not None and s.held >= s.planned for s in log.sides)
+        summary = Summary(round(log.duration, 3), held, sum(s.skipped for s in log.sides), len(log.sides), True)
+        return [Finished(t, summary, log), Checkpoint(t, None)]
+
+    def _offered_step(self) -> Step:
+        assert self._offer is not None
+        return plan(self.routine)[int(self._offer["step"])]
 
     # ---- handlers: (self, t, out, was); the state is already the new one --------------
     def _do_next_step(self, t: float, out: list[Effect], was: State) -> None:
@@ -627,18 +899,31 @@ class Session:
         if 1 <= round(self._deadline - t) <= COUNTDOWN_FROM:
             out.append(Cue(t, "countdown"))
 
+    def _do_halfway(self, t: float, out: list[Effect], was: State) -> None:
+        self._halfway_cued = True
+        out.append(Cue(t, "halfway"))
+
     def _do_go(self, t: float, out: list[Effect], was: State) -> None:
         """The lead-in is over: the hold goes on with the time it had left."""
         step = self._steps[self._i]
         self._deadline = t + self._remaining
         out.append(self._phase(t, step.phase, step, self._remaining))
         out.append(Cue(t, "go", step.side))
+        out.append(self._checkpoint(t))
 
     def _do_start(self, t: float, out: list[Effect], was: State) -> None:
+        if self._offer is not None:  # starting afresh answers the offer: that session was interrupted
+            out.extend(self._interrupted(self._offer, t))
+            self._offer = None
         self._steps = plan(self.routine)
         self._hold_status = {}
-        self._started_at = t
+        self._extra = {}
+        self._started_at = self._log_mark = t
         self.summary = None
+        r = self.routine
+        self.log = SessionLog(r.name, r.content_hash(), t, [
+            SideLog(s.stretch + 1, r.stretches[s.stretch].name, s.side, s.seconds)
+            for s in self._steps if s.phase is HOLD])
         self._enter(0, t, out, None)
 
     def _do_next_routine(self, t: float, out: list[Effect], was: State) -> None:
@@ -648,9 +933,31 @@ class Session:
         if was == RUNNING:
             self._remaining = max(0.0, self._deadline - t)
         self._paused_at = t
+        if self.log is not None:
+            self.log.pauses += 1
         step = self._steps[self._i]
+        # a timed hold paused by a press: a second tap within EXTEND_WINDOW extends it instead of resuming
+        self._tapped_at = t if step.phase is HOLD and was in (RUNNING, LEAD_IN) else None
         out.append(self._phase(t, PAUSED, step, round(self._remaining, 3)))
         out.append(Cue(t, "paused"))
+        out.append(self._checkpoint(t))
+
+    def _do_extend(self, t: float, out: list[Effect], was: State) -> None:
+        """The second tap: this side's hold gets ``extend`` more seconds and goes on at once (no lead-in:
+        nobody moved). The tap that paused was no pause."""
+        added = self.config.extend
+        self._extra[self._i] = self._extra.get(self._i, 0.0) + added
+        self._remaining += added
+        self._deadline = t + self._remaining
+        if self.log is not None:
+            self.log.pauses = max(0, self.log.pauses - 1)
+            side = self._side_log(self._i)
+            if side is not None:
+                side.extended += int(added)
+        step = self._steps[self._i]
+        out.append(self._phase(t, step.phase, step, round(self._remaining, 3)))
+        out.append(Cue(t, "extend", step.side))
+        out.append(self._checkpoint(t))
 
     def _do_resume(self, t: float, out: list[Effect], was: State) -> None:
         step = self._steps[self._i]
@@ -661,9 +968,41 @@ class Session:
         else:
             self._deadline = t + self._remaining
             out.append(self._phase(t, step.phase, step, round(self._remaining, 3)))
+        out.append(self._checkpoint(t))
+
+    def _do_resume_offered(self, t: float, out: list[Effect], was: State) -> None:
+        """A on the offer: the journal's session, taken up where it was written, through the lead-in."""
+        data, self._offer = self._offer, None
+        assert data is not None
+        target = self._state  # lead-in, or running (the table's NO_LEAD_IN)
+        out.extend(self._take_up(self.selected, data, plan(self.routine), log_from_dict(data["log"]), t,
+                                 elapsed=0.0))
+        self._state = target
+        self._do_resume(t, out, PAUSED)
+
+    def _do_start_over(self, t: float, out: list[Effect], was: State) -> None:
+        if self._offer is not None:
+            out.extend(self._interrupted(self._offer, t))
+            self._offer = None
+        out.append(PhaseStarted(t, IDLE, None, self.routine.name, None, 0))
+
+    def _do_later(self, t: float, out: list[Effect], was: State) -> None:
+        out.append(PhaseStarted(t, IDLE, None, self.routine.name, None, 0))
+
+    def _do_offer(self, t: float, out: list[Effect], was: State) -> None:
+        self._offer_at = t
+
+    def _do_history(self, t: float, out: list[Effect], was: State) -> None:
+        self._history_at = t
+
+    def _do_close(self, t: float, out: list[Effect], was: State) -> None:
+        out.append(PhaseStarted(t, IDLE, None, self.routine.name, None, 0))
 
     def _do_stop(self, t: float, out: list[Effect], was: State) -> None:
         self._finish(t, out, stopped=True)
+
+    def _do_time_out(self, t: float, out: list[Effect], was: State) -> None:
+        self._finish(t, out, stopped=True, ending=Ending.TIMED_OUT)
 
     def _do_dismiss(self, t: float, out: list[Effect], was: State) -> None:
         if self._pending_routines:
@@ -677,6 +1016,7 @@ class Session:
 
     def _do_pause_for_menu(self, t: float, out: list[Effect], was: State) -> None:
         self._do_pause(t, out, was)
+        self._tapped_at = None
         self._do_power_menu(t, out, PAUSED)
 
     def _do_cancel(self, t: float, out: list[Effect], was: State) -> None:
@@ -722,6 +1062,9 @@ class Session:
         hold = self._current_hold()
         if self._hold_status.get(hold) != "completed":
             self._hold_status[hold] = "skipped"
+            side = self._side_log(hold)
+            if side is not None:
+                side.skipped = True
         if self._state == DONE:  # the table's LAST_SIDE: past the last side
             self._finish(t, out, stopped=False)
             return
@@ -744,6 +1087,10 @@ class Session:
         for h in self._holds():
             if h >= target:
                 self._hold_status.pop(h, None)
+                side = self._side_log(h)
+                if side is not None:
+                    side.skipped = False
+        self._extra = {i: s for i, s in self._extra.items() if i < target}
         self._enter(target, t, out, self._i)
 
 
@@ -762,19 +1109,36 @@ class Session:
             start = "press A to start" if not self.config.one_button else "press to start"
             return Frame("idle", title=r.name, index=self.selected + 1, count=len(self.routines),
                          text=start, detail=f"{n} stretch{'es' if n != 1 else ''}",
-                         duration=r.total_seconds())
+                         duration=r.total_seconds(), open_hold=r.has_open_holds(), lines=self._offer_lines())
+        if self._state == OFFER:
+            assert self._offer is not None
+            step = self._offered_step()
+            stretch = r.stretches[step.stretch]
+            return Frame("offer", title="RESUME?", name=stretch.name, icon=stretch.icon, icon_png=stretch.icon_png,
+                         side=step.side, seconds=math.ceil(float(self._offer["left"]) - 1e-9),
+                         index=step.stretch + 1, count=len(r.stretches), open_hold=step.seconds is None,
+                         lines=("A: resume", "B: start over" if not self.config.one_button else "hold 1 s: start over"))
+        if self._state == HISTORY:
+            return Frame("history", title="HISTORY", lines=self.history_lines or ("no sessions yet",),
+                         elapsed=int(max(0.0, now - self._history_at)))
         if self._state == DONE:
             s = self.summary
             assert s is not None
             return Frame("done", title="STOPPED" if s.stopped else "DONE", name=r.name,
-                         completed=s.completed, skipped=s.skipped, count=s.total, duration=round(s.duration))
+                         completed=s.completed, skipped=s.skipped, count=s.total, duration=round(s.duration),
+                         detail=self.streak_line)
         step = self._steps[self._i]
         stretch = r.stretches[step.stretch]
-        shown = math.ceil(self.remaining(now) - 1e-9)
+        open_hold = step.phase is HOLD and step.seconds is None
+        run = self._duration(self._i) - self.remaining(now)  # seconds this step has run
+        shown = math.floor(run + 1e-9) if open_hold else math.ceil(self.remaining(now) - 1e-9)
+        left = self.routine_left(now)
         common = dict(name=stretch.name, icon=stretch.icon, icon_png=stretch.icon_png, side=step.side,
                       seconds=shown,
                       index=step.stretch + 1, count=len(r.stretches), text=stretch.cue,
-                      progress=self._progress(now))
+                      progress=self._progress(now), open_hold=open_hold, extended=round(self._extra.get(self._i, 0)),
+                      elapsed=math.floor(run + 1e-9),
+                      routine_left=None if left is None else math.ceil(left - 1e-9))
         if self._state == PAUSED:
             return Frame("paused", title="PAUSED", paused_screen=step.phase, **common)
         if self._state == LEAD_IN:
@@ -785,14 +1149,26 @@ class Session:
         if screen == "rest" and step.stretch + 1 < len(r.stretches):
             nxt = r.stretches[step.stretch + 1]
             common.update(name=nxt.name, icon=nxt.icon, icon_png=nxt.icon_png, side=nxt.sides.order[0], text=nxt.cue)
-            return Frame("rest", title="REST", detail=f"next: {nxt.name}", **common)
+            return Frame("rest", title="REST", detail=f"next: {nxt.name}", why=nxt.why, **common)
         return Frame(screen, title=title, **common)
 
+    def _offer_lines(self) -> tuple[str, ...]:
+        """Idle after the offer's screen timed out: the offer stays, one gesture away, until the next start."""
+        if self._offer is None:
+            return ()
+        step = self._offered_step()
+        where = self.routine.stretches[step.stretch].name + (f", {step.side}" if step.side else "")
+        how = "hold B: resume" if not self.config.one_button else "A starts afresh"
+        return (f"unfinished: {where}", how)
+
     def _progress(self, now: float) -> float:
-        total = sum(s.seconds for s in self._steps) or 1
-        done = sum(s.seconds for s in self._steps[: self._i])
-        # whole seconds, like the countdown: the frame only changes when the number does
-        done += self._steps[self._i].seconds - math.ceil(self.remaining(now) - 1e-9)
+        """Planned seconds done over the plan's (open holds count nothing), in whole seconds like the countdown:
+        the frame only changes when the number does."""
+        timed = [0 if s.seconds is None else s.seconds for s in self._steps]
+        total = sum(timed) or 1
+        done = sum(timed[: self._i])
+        if not self._is_open():
+            done += timed[self._i] - math.ceil(self.remaining(now) - self._extra.get(self._i, 0.0) - 1e-9)
         return max(0.0, min(1.0, done / total))
 
 
@@ -804,12 +1180,19 @@ DEADLINES: dict[Input, Callable[[Session], float | None]] = {
     Input.PAUSE_TIMEOUT: lambda s: s._paused_at + s.config.pause_timeout,
     Input.MENU_TIMEOUT: lambda s: s._menu_at + CONFIRM_TIMEOUT,
     Input.POWER_OFF_FAILS: lambda s: s._menu_at + POWER_OFF_GRACE,
+    Input.HALFWAY: Session._next_halfway,
+    Input.OFFER_TIMEOUT: lambda s: s._offer_at + s.config.offer_timeout,
+    Input.HISTORY_TIMEOUT: lambda s: s._history_at + HISTORY_SECONDS,
 }
 
 GUARDS: dict[Guard, Callable[[Session, float], bool]] = {
     Guard.LAST_STEP: Session._last_step,
     Guard.LAST_SIDE: Session._last_side,
     Guard.NO_LEAD_IN: Session._no_lead_in,
+    Guard.TAPPED_TWICE: Session._tapped_twice,
+    Guard.OPEN_LAST: Session._open_last,
+    Guard.OPEN_HOLD: Session._open_hold,
+    Guard.OFFER_PENDING: Session._offer_pending,
     Guard.HOLD_UNDER_WAY: Session._hold_under_way,
     Guard.FROM_PAUSED: Session._from_paused,
     Guard.FROM_DONE: Session._from_done,
@@ -822,6 +1205,15 @@ HANDLERS: dict[Action, Callable[[Session, float, list[Effect], State], None]] = 
     Action.PAUSE: Session._do_pause,
     Action.RESUME: Session._do_resume,
     Action.STOP: Session._do_stop,
+    Action.TIME_OUT: Session._do_time_out,
+    Action.EXTEND: Session._do_extend,
+    Action.HALFWAY: Session._do_halfway,
+    Action.RESUME_OFFERED: Session._do_resume_offered,
+    Action.START_OVER: Session._do_start_over,
+    Action.LATER: Session._do_later,
+    Action.OFFER: Session._do_offer,
+    Action.HISTORY: Session._do_history,
+    Action.CLOSE: Session._do_close,
     Action.SKIP: Session._do_skip,
     Action.RESTART_HOLD: Session._do_restart_hold,
     Action.PREVIOUS_SIDE: Session._do_previous_side,

@@ -45,7 +45,7 @@ class Timeline(Output):
             if e.phase == "idle":
                 return None
             return {"t": t, "event": "phase", "phase": e.phase, "stretch": e.stretch, "name": e.name,
-                    "side": e.side, "seconds": e.seconds}
+                    "side": e.side, "seconds": e.seconds, "routine_left": e.routine_left}
         if isinstance(e, Cue):
             return {"t": t, "event": "cue", "cue": e.cue}
         if isinstance(e, ButtonAction):
@@ -78,7 +78,7 @@ def write_table(routine: Routine, records: list[dict], summary: dict, out: TextI
         when = clock_text(int(r["t"])) + f".{int(round((r['t'] % 1) * 1000)):03d}"
         if r["event"] == "phase":
             where = f"{r['stretch']}. {r['name']}" if r["stretch"] else r["name"]
-            secs = f"{r['seconds']:g}" if r["phase"] != "done" else ""
+            secs = "" if r["phase"] == "done" else "open" if r["seconds"] is None else f"{r['seconds']:g}"
             out.write(f"{when:>7}  {r['phase']:<12} {where[:28]:<28} {r['side'] or '':<6} {secs:>5}\n")
         elif r["event"] == "cue":
             out.write(f"{when:>7}    cue: {r['cue']}\n")
