@@ -427,7 +427,8 @@ def session_config(config: Config) -> SessionConfig:
     b = config.buttons
     gestures = (GestureConfig.one_button(stop_hold=max(b.a_hold, 3.0)) if b.mode == "one"
                 else GestureConfig.two_button(b.a_hold, b.b_hold, b.both_hold))
-    return SessionConfig(resume_lead=config.resume_lead, pause_timeout=config.pause_timeout, gestures=gestures)
+    return SessionConfig(resume_lead=config.resume_lead, pause_timeout=config.pause_timeout, gestures=gestures,
+                         extend=config.extend, halfway=config.halfway, offer_timeout=config.offer_timeout)
 
 
 def build(config: Config, routines: list, platform: Platform) -> Device:

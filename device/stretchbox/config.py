@@ -30,6 +30,8 @@ class InvalidConfig(Invalid):
 DRIVERS = ("ssd1306", "sh1106", "ssd1309", "ssd1305", "sh1107")
 # Seconds, (low, high): the config's ranges, also for the command-line options that override them.
 RESUME_LEAD = (0.0, 30.0)
+EXTEND = (5.0, 120.0)
+SESSION_KEYS = ("resume_lead", "pause_timeout", "extend", "halfway", "offer_timeout")
 MAX_PIN_TEXT = 10  # the longest pin name is BOARD40: nothing longer is looked at
 
 
@@ -94,6 +96,9 @@ class Config:
     pause_timeout: float = 600.0
     power_command: tuple[str, ...] = ("systemctl", "poweroff")
     source: str = "<defaults>"
+    extend: float = 15.0  # seconds the extend gesture adds to a hold (0: off)
+    halfway: bool = False  # a halfway cue in timed holds of 20 s or more (a routine's cues: wins)
+    offer_timeout: float = 60.0  # the resume offer's screen, before idle (the offer stays until a start)
 
 
 SECTIONS = ("schema", "buttons", "buzzer", "display", "idle", "session", "paths", "power")
@@ -231,9 +236,12 @@ def parse_config(data: Any, *, source: str = "") -> tuple[Config, list[Problem]]
     if idle.off_after < idle.dim_after:
         c.add(p + ("off_after",), f"off_after ({idle.off_after:g} s) comes before dim_after ({idle.dim_after:g} s)")
 
-    e = section("session", ("resume_lead", "pause_timeout"))
+    e = section("session", SESSION_KEYS)
     resume_lead = _seconds(c, e, "resume_lead", ("session",), 3.0, *RESUME_LEAD)
     pause_timeout = _seconds(c, e, "pause_timeout", ("session",), 600.0, 10, 86400)
+    extend = _seconds(c, e, "extend", ("session",), Config.extend, *EXTEND, off=True)
+    halfway = _bool(c, e, "halfway", ("session",), Config.halfway)
+    offer_timeout = _seconds(c, e, "offer_timeout", ("session",), Config.offer_timeout, 5, 3600)
 
     a = section("paths", tuple(f.name for f in fields(Paths)))
     paths = Paths(**{k: _abs_path(c, a, k, ("paths",), getattr(Paths(), k)) for k in ("library", "usb_mounts")})
@@ -250,7 +258,8 @@ def parse_config(data: Any, *, source: str = "") -> tuple[Config, list[Problem]]
         else:
             c.add(("power", "command"), "'command' must be a list of words, like [systemctl, poweroff]")
 
-    config = Config(buttons, buzzer, display, idle, paths, resume_lead, pause_timeout, command, source or "<defaults>")
+    config = Config(buttons, buzzer, display, idle, paths, resume_lead, pause_timeout, command, source or "<defaults>",
+                    extend=extend, halfway=halfway, offer_timeout=offer_timeout)
     return config, c.problems
 
 

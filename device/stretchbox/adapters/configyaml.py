@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from ..config import SESSION_KEYS
+
 
 class Hex(int):
     """An int written as 0x.. (two digits at least)."""
@@ -41,7 +43,7 @@ def config_mapping(config) -> dict[str, Any]:
         "buzzer": dataclasses.asdict(config.buzzer),
         "display": display,
         "idle": dataclasses.asdict(config.idle),
-        "session": {"resume_lead": config.resume_lead, "pause_timeout": config.pause_timeout},
+        "session": {key: getattr(config, key) for key in SESSION_KEYS},
         "paths": dataclasses.asdict(config.paths),
         "power": {"command": list(config.power_command)},
     }

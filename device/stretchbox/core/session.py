@@ -315,6 +315,10 @@ class IllegalEvent(Exception):
     """An event the session cannot take (e.g. time running backwards)."""
 
 
+class RoutineGone(Exception):
+    """A journal's routine is no longer on the device, or has changed: the journal is not taken up."""
+
+
 class IllegalTransition(IllegalEvent):
     """An input the table has no entry for where the session is (gestures excepted: they do nothing)."""
 
@@ -409,6 +413,12 @@ def _number(seconds: float) -> float:
     """Seconds as reported: to the millisecond, and a whole number as an int (``30``, not ``30.0``)."""
     rounded = round(seconds, 3)
     return int(rounded) if float(rounded).is_integer() else rounded
+
+
+def _journal_maps(data: dict) -> tuple[dict[int, float], dict[int, str]]:
+    """A journal's extensions and hold outcomes, keyed by step index again (JSON keys are text)."""
+    return ({int(k): float(v) for k, v in data.get("extra", {}).items()},
+            {int(k): str(v) for k, v in data.get("status", {}).items()})
 
 
 def log_from_dict(d: dict) -> SessionLog:
@@ -813,15 +823,17 @@ class Session:
         try:
             index, routine = self._journal_routine(data)
             steps = plan(routine)
-            i = int(data["step"])
-            if not 0 <= i < len(steps) or float(data["left"]) < 0:
+            i, written = int(data["step"]), float(data["t"])
+            if not 0 <= i < len(steps) or not 0 <= float(data["left"]) <= MAX_DURATION * 2 \
+                    or not math.isfinite(written) or not math.isfinite(float(data["started"])):
                 raise ValueError("the step is not in the plan")
             log = log_from_dict(data["log"])
             if len(log.sides) != sum(s.phase is HOLD for s in steps):
                 raise ValueError("its sides are not the plan's")
-        except LookupError as exc:
-            return self._interrupted(data, t), exc.args[0] if exc.args else "not found"
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            _journal_maps(data)  # read now: a bad one is refused before anything changes
+        except RoutineGone as exc:
+            return self._interrupted(data, t), str(exc)
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             return [], f"unreadable ({type(exc).__name__}: {exc})"
         if not same_boot:
             self.selected = index
@@ -829,17 +841,17 @@ class Session:
             self._state = OFFER
             return [PhaseStarted(t, OFFER, steps[i].stretch + 1, routine.stretches[steps[i].stretch].name,
                                  steps[i].side, float(data["left"]))], None
-        return self._take_up(index, data, steps, log, t, elapsed=t - float(data["t"])), None
+        return self._take_up(index, data, steps, log, t, elapsed=t - written), None
 
     def _journal_routine(self, data: dict) -> tuple[int, Routine]:
         if data.get("v") != JOURNAL_VERSION:
             raise ValueError(f"version {data.get('v')!r}")
         names = [r.name for r in self.routines]
         if data["routine"] not in names:
-            raise LookupError(f"its routine {data['routine']!r} is no longer on the device")
+            raise RoutineGone(f"its routine {data['routine']!r} is no longer on the device")
         index = names.index(data["routine"])
         if self.routines[index].content_hash() != data["hash"]:
-            raise LookupError(f"its routine {data['routine']!r} has changed since")
+            raise RoutineGone(f"its routine {data['routine']!r} has changed since")
         return index, self.routines[index]
 
     def _take_up(self, index: int, data: dict, steps: tuple[Step, ...], log: SessionLog, t: float, *,
@@ -847,8 +859,7 @@ class Session:
         """Continue the journal's session, paused at its step."""
         self.selected = index
         self._steps, self._i, self.log = steps, int(data["step"]), log
-        self._extra = {int(k): float(v) for k, v in data.get("extra", {}).items()}
-        self._hold_status = {int(k): str(v) for k, v in data.get("status", {}).items()}
+        self._extra, self._hold_status = _journal_maps(data)
         self._started_at = float(data["started"])
         left = float(data["left"])
         if data.get("running"):
@@ -872,7 +883,7 @@ class Session:
             log = log_from_dict(data["log"])
             log.ended = Ending.INTERRUPTED
             log.duration = max(0.0, float(data["t"]) - log.started)
-        except (KeyError, TypeError, ValueError, AttributeError):
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
             return [Checkpoint(t, None)]
         held = sum(not s.skipped and s.planned is not None and s.held >= s.planned for s in log.sides)
         summary = Summary(round(log.duration, 3), held, sum(s.skipped for s in log.sides), len(log.sides), True)
@@ -1054,9 +1065,8 @@ class Session:
         return [i for i, s in enumerate(self._steps) if s.phase is HOLD]
 
     def _hold_elapsed(self, t: float) -> float:
-        step = self._steps[self._i]
         left = self._deadline - t if self._state == RUNNING else self._remaining
-        return step.seconds - left
+        return self._duration(self._i) - left
 
     def _do_skip(self, t: float, out: list[Effect], was: State) -> None:
         hold = self._current_hold()
