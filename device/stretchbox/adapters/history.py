@@ -92,9 +92,10 @@ def _read(path: Path) -> list[Entry]:
         for number, line in enumerate(_lines(f), 1):
             if not line.strip():
                 continue
+            if len(line) > MAX_LINE:
+                log.warning("%s:%d: line skipped: over %s bytes", display_path(path), number, f"{MAX_LINE:,}")
+                continue
             try:
-                if len(line) > MAX_LINE:
-                    raise ValueError(f"over {MAX_LINE:,} bytes")
                 entries.append(entry_from_dict(json.loads(line)))
             except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
                 why = str(exc) if line.endswith(b"\n") else "torn (cut before its end of line)"

@@ -72,6 +72,7 @@ class SessionLog:
 
 CLOCKS = ("ntp", "rtc", "usb")  # what made a wall clock trustworthy (None: nothing did)
 SIDES = ("left", "right", None)  # a hold's side, as core.routine.Sides.order names it
+MAX_NUMBER = 10 ** 10  # no count or seconds (nor an epoch) of a real line comes near: a bigger one is hostile
 BALANCE = 0.8  # a side held under this share of the other side's seconds is flagged as shortchanged
 ENDING_TEXT = {Ending.FINISHED: "finished", Ending.STOPPED: "stopped", Ending.TIMED_OUT: "timed out",
                Ending.INTERRUPTED: "interrupted"}
@@ -87,7 +88,7 @@ def _number(d: dict, key: str, *, optional: bool = False) -> float | None:
     value = d.get(key)
     if value is None and optional:
         return None
-    _need(isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < float("inf"),
+    _need(isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= MAX_NUMBER,
           f"'{key}' must be a number of seconds, got {quote(value)}")
     return value
 
@@ -96,7 +97,7 @@ def _whole(d: dict, key: str, low: int = 0, *, optional: bool = False) -> int | 
     value = d.get(key)
     if value is None and optional:
         return None
-    _need(isinstance(value, int) and not isinstance(value, bool) and value >= low,
+    _need(isinstance(value, int) and not isinstance(value, bool) and low <= value <= MAX_NUMBER,
           f"'{key}' must be a whole number from {low}, got {quote(value)}")
     return value
 
@@ -111,7 +112,7 @@ def _text(d: dict, key: str, *, optional: bool = False) -> str | None:
 
 def _head(d: object, event: str) -> dict:
     _need(isinstance(d, dict), "not a JSON object")
-    _need(d.get("v") == RECORD_VERSION, f"version {quote(d.get('v'))}, this device reads {RECORD_VERSION}")
+    _need(d.get("v") == RECORD_VERSION and type(d.get("v")) is int, f"version {quote(d.get('v'))}, this device reads {RECORD_VERSION}")
     _need(d.get("event") == event, f"not a {event} line")
     return d
 
@@ -161,7 +162,7 @@ class SessionRecord:
         routine = d.get("routine")
         _need(isinstance(routine, dict), "'routine' must be an object with a name and a hash")
         ended = d.get("ended")
-        _need(ended in {e.value for e in Ending}, f"'ended' must be one of {', '.join(e.value for e in Ending)}")
+        _need(ended in [e.value for e in Ending], f"'ended' must be one of {', '.join(e.value for e in Ending)}")
         sides = d.get("sides")
         _need(isinstance(sides, list), "'sides' must be a list")
         clock, boot = _wall(d)
