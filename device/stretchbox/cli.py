@@ -211,10 +211,14 @@ def cmd_routines(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    """``stretchbox history``: the history file of the state folder; exit 0, also when there is none."""
+    """``stretchbox history``: the history file of the state folder; exit 0, also when there is none.
+    A line it skips is said on stderr."""
+    import logging
+
     from .commands import show_history
     from .config import state_folder
 
+    logging.basicConfig(level=logging.WARNING, format="stretchbox: %(message)s")
     return show_history(state_folder(_config(args, device_file=True, pins=False), args.state_dir), as_json=args.json)
 
 

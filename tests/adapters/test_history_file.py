@@ -107,6 +107,15 @@ def test_a_line_over_max_line_is_skipped_without_being_held_whole(tmp_path, capl
     assert warnings(caplog) == [f"{h.path}:1: line skipped: over {MAX_LINE:,} bytes"]
 
 
+def test_the_longest_real_line_fits_max_line_three_times():
+    from stretchbox.core.routine import MAX_DURATION, MAX_NAME, MAX_STRETCHES
+
+    sides = [SideLog(i // 2 + 1, "é" * MAX_NAME, ("left", "right")[i % 2], MAX_DURATION, float(MAX_DURATION), False,
+                     MAX_DURATION) for i in range(2 * MAX_STRETCHES)]
+    log = SessionLog("é" * MAX_NAME, "f" * 64, 0.0, sides, 10 ** 6, 10 ** 6, Ending.FINISHED, 10 ** 6)
+    assert 3 * line_of(SessionRecord(log, 1e10, 1e10, "ntp", "6f2b0f0e-1d4c-4c1a-9a53-0c1f6d1b2e3f")) < MAX_LINE
+
+
 def test_an_entry_too_long_for_a_line_is_refused_before_writing(tmp_path):
     r = record(1)
     r.log.sides = r.log.sides * (MAX_LINE // 80)
@@ -162,7 +171,16 @@ def test_a_history_that_is_not_a_readable_file_is_logged_once_never_hangs(tmp_pa
     assert len(warnings(caplog)) == 1 and str(h.path) in warnings(caplog)[0]
 
 
-def test_the_readme_quotes_the_rotation_size():
-    readme = (ROOT / "README.md").read_text()
-    assert f"rotates at {ROTATE_AT // 1024} KiB" in readme
+def line_of(r: SessionRecord) -> int:
+    return len(json.dumps(r.to_dict(), ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()) + 1
+
+
+def test_the_readme_quotes_the_rotation_size_and_what_it_holds():
+    from tests.cli.test_history_cli import at, session
+
+    r = session(at(9), "ntp", boot="6f2b0f0e-1d4c-4c1a-9a53-0c1f6d1b2e3f")
+    r.log.routine_hash = "f" * 64  # a SHA-256 in hex: the longest hash a routine would carry
+    sessions = round(ROTATE_AT / line_of(r), -1)
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"rotates at {ROTATE_AT // 1024} KiB (about {sessions:.0f} sessions of the built-in routine)" in readme
     assert f"`{NAME}`" in readme and f"`{OLD_NAME}`" in readme

@@ -25,8 +25,8 @@ from .journal import fsync_folder
 log = logging.getLogger(__name__)
 
 NAME, OLD_NAME = "history.jsonl", "history.1.jsonl"
-ROTATE_AT = 256 * 1024  # bytes: about 1,000 sessions of a 10-stretch routine per generation
-MAX_LINE = 128 * 1024  # bytes: a routine's 100 stretches on both sides with 40-character names fit 3 times
+ROTATE_AT = 256 * 1024  # bytes: about 180 sessions of the built-in routine per generation (the README says so)
+MAX_LINE = 128 * 1024  # bytes: the longest real line (100 stretches, both sides, 40-character names) is ~36 KB
 
 
 class HistoryFile:
