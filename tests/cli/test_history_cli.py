@@ -165,3 +165,13 @@ def test_the_readme_example_is_this_commands_output(tmp_path, capsys, utc, updat
         readme.write_text(text[:found.start(2)] + out + text[found.end(2):])
     else:
         assert found.group(2) == out, "the README's `stretchbox history` example is stale: pytest --update-golden"
+
+
+def test_the_readmes_example_line_has_the_keys_of_a_real_line_in_order():
+    text = (ROOT / "README.md").read_text()
+    example = text[text.index("### The history file"):].split("```\n")[1]
+    keys = re.findall(r'"(\w+)":', example)
+    real = session(at(9), "ntp").to_dict()
+    side = list(real["sides"][0])
+    assert keys == [k for k in real if k != "sides"][:6] + ["routine", "name", "hash"] + \
+        [k for k in real if k not in ("v", "event", "start", "end", "clock", "boot", "routine")] + side

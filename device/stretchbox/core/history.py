@@ -79,6 +79,8 @@ ENDING_TEXT = {Ending.FINISHED: "finished", Ending.STOPPED: "stopped", Ending.TI
 
 
 def _need(ok: bool, reason: str) -> None:
+    """ValueError(reason) unless ok. The reason is built before the test: a value is quoted (which costs,
+    over thousands of lines) only where the check has failed, in an ``if`` of its own."""
     if not ok:
         raise ValueError(reason)
 
@@ -88,8 +90,8 @@ def _number(d: dict, key: str, *, optional: bool = False) -> float | None:
     value = d.get(key)
     if value is None and optional:
         return None
-    _need(isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= MAX_NUMBER,
-          f"'{key}' must be a number of seconds, got {quote(value)}")
+    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= MAX_NUMBER):
+        raise ValueError(f"'{key}' must be a number of seconds, got {quote(value)}")
     return value
 
 
@@ -97,8 +99,8 @@ def _whole(d: dict, key: str, low: int = 0, *, optional: bool = False) -> int | 
     value = d.get(key)
     if value is None and optional:
         return None
-    _need(isinstance(value, int) and not isinstance(value, bool) and low <= value <= MAX_NUMBER,
-          f"'{key}' must be a whole number from {low}, got {quote(value)}")
+    if not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= MAX_NUMBER):
+        raise ValueError(f"'{key}' must be a whole number from {low}, got {quote(value)}")
     return value
 
 
@@ -112,7 +114,8 @@ def _text(d: dict, key: str, *, optional: bool = False) -> str | None:
 
 def _head(d: object, event: str) -> dict:
     _need(isinstance(d, dict), "not a JSON object")
-    _need(d.get("v") == RECORD_VERSION and type(d.get("v")) is int, f"version {quote(d.get('v'))}, this device reads {RECORD_VERSION}")
+    if not (d.get("v") == RECORD_VERSION and type(d.get("v")) is int):
+        raise ValueError(f"version {quote(d.get('v'))}, this device reads {RECORD_VERSION}")
     _need(d.get("event") == event, f"not a {event} line")
     return d
 
@@ -201,7 +204,8 @@ def entry_from_dict(d: object) -> Entry:
     """A history line's object as a session or an import marker; ValueError with a short reason."""
     _need(isinstance(d, dict), "not a JSON object")
     kind = d.get("event")
-    _need(kind in ("session", "import"), f"unknown event {quote(kind)}")
+    if kind not in ("session", "import"):
+        raise ValueError(f"unknown event {quote(kind)}")
     return SessionRecord.from_dict(d) if kind == "session" else ImportMarker.from_dict(d)
 
 
