@@ -79,14 +79,14 @@ ENDING_TEXT = {Ending.FINISHED: "finished", Ending.STOPPED: "stopped", Ending.TI
 
 
 def _need(ok: bool, reason: str) -> None:
-    """ValueError(reason) unless ok. The reason is built before the test: a value is quoted (which costs,
-    over thousands of lines) only where the check has failed, in an ``if`` of its own."""
+    """ValueError(reason) unless ok: for fixed reasons. A reason that quotes a value is built in an ``if``
+    of its own, only once the check failed (quoting every value of thousands of lines is slow)."""
     if not ok:
         raise ValueError(reason)
 
 
 def _number(d: dict, key: str, *, optional: bool = False) -> float | None:
-    """A finite number >= 0 at ``d[key]`` (JSON has no NaN, but Python's reader takes one)."""
+    """A number from 0 to MAX_NUMBER at ``d[key]`` (so never NaN or infinity, which Python's JSON reader takes)."""
     value = d.get(key)
     if value is None and optional:
         return None
