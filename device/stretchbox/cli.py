@@ -1,4 +1,4 @@
-"""The ``stretchbox`` command: run | simulate | validate.
+"""The ``stretchbox`` command: run | simulate | validate | history (and the device tools).
 
 Exit codes: 0 success, 1 the input was checked and is bad, 2 usage errors.
 Heavy imports (Pillow, luma, gpiozero) happen inside the commands that need
@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="stretchbox", description="A stretch timer for after a run.")
     p.add_argument("--version", action="version", version=f"stretchbox {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for add in (_add_run, _add_simulate, _add_device_tools, _add_file_tools, _add_boot_frames):
+    for add in (_add_run, _add_simulate, _add_device_tools, _add_file_tools, _add_history, _add_boot_frames):
         add(sub)
     return p
 
@@ -139,6 +139,15 @@ def _add_file_tools(sub) -> None:
     val.set_defaults(func=cmd_validate)
 
 
+def _add_history(sub) -> None:
+    his = sub.add_parser("history", help="the sessions kept on the device, and the held seconds per side")
+    his.add_argument("--json", action="store_true", help="the stored lines as JSON, then a totals line")
+    his.add_argument("--state-dir", type=path_arg, metavar="DIR",
+                     help="the state folder (default: $STATE_DIRECTORY, else the config's paths.state)")
+    his.add_argument("--config", type=path_arg, help="device config (default /etc/stretchbox/config.yaml if present)")
+    his.set_defaults(func=cmd_history)
+
+
 def _add_boot_frames(sub) -> None:
     boot = sub.add_parser("boot-frames", help="pre-render the boot splash and SAFE TO UNPLUG for the "
                                               "configured I2C panel (install.sh runs this)")
@@ -199,6 +208,18 @@ def cmd_routines(args: argparse.Namespace) -> int:
     from .commands import list_routines
 
     return list_routines(args.library)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """``stretchbox history``: the history file of the state folder; exit 0, also when there is none.
+    A line it skips is said on stderr."""
+    import logging
+
+    from .commands import show_history
+    from .config import state_folder
+
+    logging.basicConfig(level=logging.WARNING, format="stretchbox: %(message)s")
+    return show_history(state_folder(_config(args, device_file=True, pins=False), args.state_dir), as_json=args.json)
 
 
 def cmd_config(args: argparse.Namespace) -> int:

@@ -5,20 +5,25 @@ quick on a Pi Zero.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 from .adapters.configfile import load_config
 from .adapters.configyaml import dump_config
 from .adapters.files import display_path, exists
+from .adapters.history import HistoryFile
+from .adapters.journal import current_boot_id
 from .adapters.library.commands import import_command, routines_command
 from .adapters.library.importer import icon_notes
 from .adapters.library.store import DEFAULT_LIBRARY
 from .adapters.routines import check_paths, load_builtin, load_routine
+from .adapters.wallclock import WallClock
 from .adapters.yamlfile import FileError
 from .config import DEFAULT_PATH, Config
 from .core.errors import UsageError
 from .core.frame import clock_text
+from .core.history import history_table, local_date, sessions, streak_line, this_week, totals_line
 
 EXIT_OK, EXIT_INVALID = 0, 1
 
@@ -106,3 +111,30 @@ def import_routines(source: Path, library: Path | None) -> int:
 def list_routines(library: Path | None) -> int:
     """``stretchbox routines``: what the device offers."""
     return routines_command(library or DEFAULT_LIBRARY)
+
+
+def show_history(folder: Path, *, as_json: bool = False, clock: WallClock | None = None,
+                 boot: str | None = None, day=local_date) -> int:
+    """``stretchbox history``: the sessions of the history file in ``folder`` and the held seconds per
+    stretch and side, as a table or (``as_json``) as the stored lines plus a totals line; exit 0."""
+    entries = HistoryFile(folder).read()
+    records = sessions(entries)
+    if as_json:
+        for entry in entries:
+            print(json.dumps(entry.to_dict(), ensure_ascii=False, separators=(",", ":")))
+        print(json.dumps(totals_line(records), ensure_ascii=False, separators=(",", ":")))
+    if not records:
+        print(f"No sessions recorded yet (the history lives in {display_path(folder)}).",
+              file=sys.stderr if as_json else sys.stdout)
+        return EXIT_OK
+    if as_json:
+        return EXIT_OK
+    for line in history_table(records, day):
+        print(line)
+    now, source = (clock or WallClock()).wall_clock()
+    today = day(now) if source else None
+    week = this_week(records, today, boot if boot is not None else current_boot_id(), day)
+    print(f"\n{week.label.capitalize()}{'' if today else ' (the clock is not trusted: no dates)'}: "
+          f"{len(week.records)} session{'' if len(week.records) == 1 else 's'}.")
+    print(f"{streak_line(entries, today, day)}.")
+    return EXIT_OK

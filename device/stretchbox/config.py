@@ -11,6 +11,8 @@ The defaults are the wiring table in the README.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -83,6 +85,17 @@ class Display:
 class Paths:
     library: str = "/var/lib/stretchbox/library"
     usb_mounts: str = "/media/stretchbox"
+    state: str = "/var/lib/stretchbox"  # the history and the journal (the unit's StateDirectory)
+
+
+def state_folder(config: Config, override: str | os.PathLike | None, environ: Mapping[str, str] = os.environ) -> Path:
+    """Where the history and the journal live: ``--state-dir``, else ``$STATE_DIRECTORY`` (systemd sets it
+    for StateDirectory=; with several, ':'-separated, the first), else the config's ``paths.state``."""
+    if override:
+        return Path(override)
+    if environ.get("STATE_DIRECTORY"):
+        return Path(environ["STATE_DIRECTORY"].split(":")[0])
+    return Path(config.paths.state)
 
 
 @dataclass(frozen=True)
@@ -244,7 +257,7 @@ def parse_config(data: Any, *, source: str = "") -> tuple[Config, list[Problem]]
     offer_timeout = _seconds(c, e, "offer_timeout", ("session",), Config.offer_timeout, 5, 3600)
 
     a = section("paths", tuple(f.name for f in fields(Paths)))
-    paths = Paths(**{k: _abs_path(c, a, k, ("paths",), getattr(Paths(), k)) for k in ("library", "usb_mounts")})
+    paths = Paths(**{k: _abs_path(c, a, k, ("paths",), getattr(Paths(), k)) for k in ("library", "usb_mounts", "state")})
 
     w = section("power", ("command",))
     command: tuple[str, ...] = Config.power_command
@@ -274,4 +287,4 @@ def _abs_path(c: Checker, data: dict, key: str, path: tuple, default: str) -> st
     return value
 
 
-__all__ = ["Config", "Buttons", "Buzzer", "Display", "Paths", "config_from_mapping", "parse_config", "Problem"]
+__all__ = ["Config", "Buttons", "Buzzer", "Display", "Paths", "state_folder", "config_from_mapping", "parse_config", "Problem"]

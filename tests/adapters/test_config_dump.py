@@ -18,7 +18,7 @@ display: {driver: ssd1309, interface: spi, i2c_port: 3, i2c_address: 0x3D, spi_p
           width: 96, height: 16, rotate: 2, contrast: 200, dim_contrast: 1, final_screen: blank}
 idle: {dim_after: 45s, off_after: 2m, shift_every: 90}
 session: {resume_lead: 5s, pause_timeout: 20m, extend: 30s, halfway: true, offer_timeout: 2m}
-paths: {library: /srv/stretchbox/library, usb_mounts: /media/usb}
+paths: {library: /srv/stretchbox/library, usb_mounts: /media/usb, state: /srv/stretchbox/state}
 power: {command: [sudo, /sbin/poweroff, --no-wall]}
 """
 

@@ -92,7 +92,7 @@ def device_problems(config: Config, *, skip: set | frozenset = frozenset(), give
             key = "width" if d.width != Config().display.width else "height" \
                 if d.height != Config().display.height else "driver"
             problems.append(Problem(("display", key), message))
-    for key in ("library", "usb_mounts"):
+    for key in ("library", "usb_mounts", "state"):
         message = folder_problem(getattr(config.paths, key))
         if message and ("paths", key) not in skip:
             problems.append(Problem(("paths", key), message))
