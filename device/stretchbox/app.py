@@ -34,11 +34,13 @@ from .adapters.outputs.timeline import json_line, summary_record, write_table
 from .adapters.panel import PanelOutput
 from .adapters.replay import dumps, record
 from .adapters.signals import signals_blocked, start_thread
+from .adapters.journal import JournalFile, current_boot_id
+from .adapters.state import StateKeeper
 from .adapters.systemd import Notifier, WatchdogPinger
 from .adapters.usbwatch import MountWatcher, StickMounted, StickRemoved
 from .check import I2CTarget, run_check
 from .commands import EXIT_INVALID, EXIT_OK, routines_from
-from .config import DEFAULT_PATH, DRIVERS, Config
+from .config import DEFAULT_PATH, DRIVERS, Config, state_folder
 from .core.errors import StretchboxError, UsageError
 from .core.frame import Frame, final_frame, safe_to_unplug_frame, splash_frame
 from .core.gestures import A, GestureConfig, Pressed, Released
@@ -110,17 +112,22 @@ class App:
             event = Tick(now)  # the press that woke the panel does nothing else
         event = self._dismissing(event)
         effects = self.session.handle(event)
+        self.carry_out(effects, now)
+        return effects
+
+    def carry_out(self, effects: list[Effect], now: float) -> None:
+        """The outputs act on the effects, then draw the frame: after the effects, so what they tell the
+        session (the history's streak on the done screen) is on it."""
+        for output in self.outputs:
+            output.effects(effects, now)
         frame = self._notice_frame(now) or self.session.frame(now)
         if self.idle:
             state = self.session.state
             self.idle.observe(state in STATIC_STATES, now, may_sleep=state in (IDLE, DONE))
             frame = dataclasses.replace(frame, level=self.idle.level(now), shift=self.idle.shift(now))
-        for output in self.outputs:
-            output.effects(effects, now)
         self.last_frame = frame
         for output in self.outputs:
             output.frame(frame, now)
-        return effects
 
     def _dismissing(self, event):
         """A press on a notice (an import report) dismisses it and does nothing else: its release and any
@@ -168,8 +175,10 @@ class UsbImports:
     owner thread swaps the session's routines and shows the result.
     """
 
-    def __init__(self, app: App, library: Path, inbox: queue.Queue, clock: Callable[[], float]):
+    def __init__(self, app: App, library: Path, inbox: queue.Queue, clock: Callable[[], float],
+                 state: StateKeeper | None = None):
         self.app, self.library, self.inbox, self.clock = app, library, inbox, clock
+        self.state = state  # told of each import (the history's "since the last import", the stick's clock)
         self._jobs: queue.Queue = queue.Queue()
         self._worker: threading.Thread | None = None
         app.handlers[StickMounted] = self.mounted
@@ -200,6 +209,8 @@ class UsbImports:
     def apply(self, done: ImportDone) -> None:
         if done.routines:
             self.app.session.replace_routines(done.routines)
+        if self.state is not None and done.report is not None and done.report.library_changed:
+            self.state.imported(len(done.report.imported), done.report.newest_file, done.t)
         self.app.notify(import_notice(done.report, done.problems, done.library_changed))
 
 
@@ -350,6 +361,24 @@ class Device:
     panel: PanelOutput | None = None
     gpio: list = dataclasses.field(default_factory=list)
     keyboard: Keyboard | None = None
+    state: StateKeeper | None = None
+
+    def resume(self) -> None:
+        """Take up what a crash or a power cut left in the journal (with a state folder)."""
+        if self.state is not None:
+            self.app.carry_out(self.state.resume(), self.platform.clock())
+
+    def resume_from(self, path: Path) -> None:
+        """``simulate --journal FILE``: take up that journal, as the device would (this boot's or another's)."""
+        saved = JournalFile(path.parent, name=path.name).read()
+        if saved is None:
+            raise UsageError(f"--journal: {path} is not a journal this device can read (see the line above)")
+        now = self.platform.clock()
+        effects, refused = self.app.session.restore(saved["state"], now,
+                                                    same_boot=saved["boot"] is not None and saved["boot"] == current_boot_id())
+        if refused is not None:
+            raise UsageError(f"--journal: {path}: not resumed: {refused}")
+        self.app.carry_out(effects, now)
 
     def close(self) -> None:
         self.buzzer.off()
@@ -366,6 +395,7 @@ class Device:
         stop = _stop_on_signals(inbox)
         if problems:
             self.app.notify(Frame("error", title="ROUTINE PROBLEM", text=str(problems[0])))
+        self.resume()
         watching = self._watch_usb()
         if self.keyboard is not None:
             self.keyboard.start()
@@ -453,8 +483,11 @@ def build(config: Config, routines: list, platform: Platform) -> Device:
         panel = PanelOutput(platform.open_display, platform.render, contrast=config.display.contrast,
                             dim_contrast=config.display.dim_contrast)
         outputs.append(panel)
+    state = StateKeeper(platform.state, session, clock) if platform.state is not None else None
+    if state is not None:
+        outputs.insert(0, state)  # the journal first: a crash right after a step ends finds the new one
     app = App(session, outputs, Idle(config.idle, now=clock()) if platform.idle else None, frames=platform.frames)
-    usb = UsbImports(app, Path(config.paths.library), inbox, clock)
+    usb = UsbImports(app, Path(config.paths.library), inbox, clock, state)
     keyboard = None
     if platform.keys:
         def edge(button: str, down: bool) -> None:
@@ -465,11 +498,12 @@ def build(config: Config, routines: list, platform: Platform) -> Device:
 
         keyboard = Keyboard(inbox, edge=edge)
     return Device(app, config, platform, buttons, buzzer, power, usb, MountWatcher(inbox, config.paths.usb_mounts),
-                  Notifier(), panel, [d for d in (sound, motor) if d is not None], keyboard)
+                  Notifier(), panel, [d for d in (sound, motor) if d is not None], keyboard, state)
 
 
 # ---- the entry points the command line calls: each composes, runs, and answers with an exit code ----------
-def run(config: Config, routine: Path | None, display: DisplayChoice, pins: str, *, start: bool = False) -> int:
+def run(config: Config, routine: Path | None, display: DisplayChoice, pins: str, *, start: bool = False,
+        state_dir: Path | None = None) -> int:
     """``stretchbox run`` after the splash: the routines, the platform, the device loop; exit 0."""
     problems: list = []
     if routine:
@@ -481,6 +515,7 @@ def run(config: Config, routine: Path | None, display: DisplayChoice, pins: str,
                 print(problem, file=sys.stderr)
             return EXIT_INVALID
     platform = device_platform(display, pins, time.monotonic)
+    platform.state = state_folder(config, state_dir)
     try:
         with signals_blocked():  # threads the pin factory starts (lgpio's) leave the signals to the loop
             device = build(config, routines, platform)
@@ -497,10 +532,15 @@ def run(config: Config, routine: Path | None, display: DisplayChoice, pins: str,
 
 
 def simulate_routine(config: Config, routine: Routine, presses: list[ScheduledPress], sim: Simulation, *,
-                     max_steps: int = 1_000_000) -> Device:
-    """``stretchbox simulate``: the routine on the simulation's clock and mock pins; the device, run."""
+                     max_steps: int = 1_000_000, journal: Path | None = None) -> Device:
+    """``stretchbox simulate``: the routine on the simulation's clock and mock pins; the device, run.
+    ``journal``: start from that resume journal, as the device would (this boot's or another's)."""
     try:
         device = build(config, [routine], sim.platform)
+        if journal is not None:
+            device.resume_from(journal)
+        else:
+            device.resume()
         device.simulate(presses, max_steps=max_steps)
     finally:
         sim.platform.close()
@@ -589,14 +629,16 @@ class SimulateOutputs:
 
 
 def simulate_command(config: Config, routine: Routine, presses: list[ScheduledPress], outputs: SimulateOutputs, *,
-                     max_steps: int | None = None) -> int:
+                     max_steps: int | None = None, state: Path | None = None, journal: Path | None = None) -> int:
     """``stretchbox simulate`` once its options are checked: the output files opened first, then the run."""
     files, gif, sheet, bus_log = _open_outputs(outputs)
     out = sys.stdout
     sim = simulation(config, emit=(lambda r: out.write(json_line(r) + "\n")) if outputs.json else None,
                      capture=outputs.captures, driver=outputs.driver, bus_log=bus_log)
+    sim.platform.state = state
     try:
-        device = simulate_routine(config, routine, presses, sim, **({"max_steps": max_steps} if max_steps else {}))
+        device = simulate_routine(config, routine, presses, sim, journal=journal,
+                                  **({"max_steps": max_steps} if max_steps else {}))
     except SimulationTooLong as exc:
         files.discard()
         raise UsageError(f"{exc}: drawing every second is too long here; drop --frames, --gif, --sheet and "

@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+STATE_DIR_HELP = "the state folder: resume journal and history (default: $STATE_DIRECTORY, else the config's paths.state)"
+
+
 def _add_run(sub) -> None:
     run = sub.add_parser("run", help="run the device (off a Pi: the terminal is the screen and buttons)")
     run.add_argument("routine", nargs="?", type=path_arg, help="a routine file (default: the built-in routines)")
@@ -79,6 +82,7 @@ def _add_run(sub) -> None:
                           "or text in a pipe)")
     run.add_argument("--pins", choices=("auto", "real", "mock"), default="auto",
                      help="GPIO: real pins on a Pi, gpiozero's MockFactory elsewhere (default auto)")
+    run.add_argument("--state-dir", type=path_arg, metavar="DIR", help=STATE_DIR_HELP)
     run.add_argument("--first-frame-only", action="store_true", help=argparse.SUPPRESS)
     run.set_defaults(func=cmd_run)
 
@@ -104,6 +108,10 @@ def _add_simulate(sub) -> None:
                      help="drive a real luma driver (ssd1306, sh1106, ...) over a recording serial interface")
     sim.add_argument("--bus-log", type=path_arg, metavar="FILE",
                      help="with --display: every command/data call, one JSON object per line")
+    sim.add_argument("--state-dir", type=path_arg, metavar="DIR",
+                     help="keep a resume journal and the history there, as the device does (default: nothing kept)")
+    sim.add_argument("--journal", type=path_arg, metavar="FILE",
+                     help="start from this resume journal (a journal.json), as the device would after a restart")
     sim.set_defaults(func=cmd_simulate)
 
 
@@ -142,8 +150,7 @@ def _add_file_tools(sub) -> None:
 def _add_history(sub) -> None:
     his = sub.add_parser("history", help="the sessions kept on the device, and the held seconds per side")
     his.add_argument("--json", action="store_true", help="the stored lines as JSON, then a totals line")
-    his.add_argument("--state-dir", type=path_arg, metavar="DIR",
-                     help="the state folder (default: $STATE_DIRECTORY, else the config's paths.state)")
+    his.add_argument("--state-dir", type=path_arg, metavar="DIR", help=STATE_DIR_HELP)
     his.add_argument("--config", type=path_arg, help="device config (default /etc/stretchbox/config.yaml if present)")
     his.set_defaults(func=cmd_history)
 
@@ -252,7 +259,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if outputs.draws and total > FRAMES_LIMIT:
         raise UsageError(f"--frames, --gif, --sheet and --display draw every second: this routine is {total:,} s, "
                          f"over the {FRAMES_LIMIT:,} s limit for them (the timeline alone has none)")
-    return simulate_command(config, routine, presses, outputs, max_steps=FRAMES_MAX_STEPS if outputs.draws else None)
+    return simulate_command(config, routine, presses, outputs, max_steps=FRAMES_MAX_STEPS if outputs.draws else None,
+                            state=args.state_dir, journal=args.journal)
 
 
 def _simulated_config(args: argparse.Namespace):
@@ -310,7 +318,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise
     from .app import run
 
-    return run(config, args.routine, display, args.pins, start=args.start)
+    return run(config, args.routine, display, args.pins, start=args.start, state_dir=args.state_dir)
 
 
 def cmd_boot_frames(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .adapters import display as displays
@@ -69,6 +70,7 @@ class Platform:
     frames: bool = True  # something draws every second (False: `simulate --json` steps per event)
     idle: bool = True  # dim and blank static screens
     keys: bool = False  # the terminal's keys drive the mock pins
+    state: Path | None = None  # the state folder (journal, history); None: nothing is kept (a preview)
 
     def close(self) -> None:
         """Give the pins back (a MockFactory made here is reset)."""

@@ -173,5 +173,5 @@ def test_the_readmes_example_line_has_the_keys_of_a_real_line_in_order():
     keys = re.findall(r'"(\w+)":', example)
     real = session(at(9), "ntp").to_dict()
     side = list(real["sides"][0])
-    assert keys == [k for k in real if k != "sides"][:6] + ["routine", "name", "hash"] + \
-        [k for k in real if k not in ("v", "event", "start", "end", "clock", "boot", "routine")] + side
+    assert keys == [k for k in real if k != "sides"][:7] + ["routine", "name", "hash"] + \
+        [k for k in real if k not in ("v", "event", "start", "end", "clock", "boot", "id", "routine")] + side

@@ -49,9 +49,9 @@ def fsync_folder(folder: Path) -> None:
 class JournalFile:
     """The journal in ``folder`` (the state folder), for the boot ``boot`` (default: this one)."""
 
-    def __init__(self, folder: str | os.PathLike, boot: str | None = None):
+    def __init__(self, folder: str | os.PathLike, boot: str | None = None, *, name: str = NAME):
         self.folder = Path(folder)
-        self.path = self.folder / NAME
+        self.path = self.folder / name
         self.boot = boot if boot is not None else current_boot_id()
         self.writes = 0  # journal writes by this object: the figure behind "at most 3 per side"
 

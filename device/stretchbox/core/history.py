@@ -146,6 +146,7 @@ class SessionRecord:
     end_wall: float | None = None
     clock: str | None = None
     boot: str | None = None
+    id: str | None = None  # the boot and monotonic start: a session found in the journal again is not kept twice
 
     @property
     def trusted(self) -> bool:
@@ -155,7 +156,7 @@ class SessionRecord:
         """The JSON line's object. A session is recorded once it has ended: without an ending, ValueError."""
         _need(self.log.ended is not None, "a session is recorded once it has ended")
         return {"v": RECORD_VERSION, "event": "session", "start": self.start_wall, "end": self.end_wall,
-                "clock": self.clock, "boot": self.boot, **self.log.to_dict()}
+                "clock": self.clock, "boot": self.boot, "id": self.id, **self.log.to_dict()}
 
     @classmethod
     def from_dict(cls, d: object) -> SessionRecord:
@@ -173,7 +174,8 @@ class SessionRecord:
                          started=0.0, sides=[side_from_dict(s) for s in sides],
                          pauses=_whole(d, "pauses"), paused=_number(d, "paused"),
                          ended=Ending(ended), duration=_number(d, "duration"))
-        return cls(log, _number(d, "start", optional=True), _number(d, "end", optional=True), clock, boot)
+        return cls(log, _number(d, "start", optional=True), _number(d, "end", optional=True), clock, boot,
+                   _text(d, "id", optional=True))
 
 
 @dataclass(frozen=True)

@@ -281,6 +281,17 @@ def _refuse_overlap(source: Path, library: Path) -> None:
                          "(one is inside the other); nothing was written: choose a library outside the source")
 
 
+def _newest(entries: list[_Entry]) -> float | None:
+    """The newest modification time of the routine files: a laptop's clock, a lower bound of the time now."""
+    times = []
+    for e in entries:
+        try:
+            times.append(e.path.stat(follow_symlinks=False).st_mtime)
+        except OSError:
+            continue
+    return max(times, default=None)
+
+
 def _import(folder: Path, entries: list[_Entry], library: Path, report: ImportReport) -> None:
     candidates: list[_Entry] = []
     by_name: dict[str, _Entry] = {}
@@ -296,6 +307,7 @@ def _import(folder: Path, entries: list[_Entry], library: Path, report: ImportRe
         elif e.kind == "dir":
             report.skipped.append(f"{display_path(e.name)}: a folder; only the files at the top of "
                                   f"{display_path(folder.name)} are read")
+    report.newest_file = _newest(candidates)
     if not candidates:
         raise _Fatal(f"no routine files (*.yaml, *.yml) in {display_path(str(folder))}")
 

@@ -64,6 +64,7 @@ class ImportReport:
     library_changed: bool = False
     report_written: bool = False  # IMPORT-REPORT.txt on the stick
     report_error: str | None = None  # why it was not written (read-only, full, a folder in the way)
+    newest_file: float | None = None  # the newest routine file's time (epoch): the clock of the laptop that wrote it
 
     @property
     def exit_code(self) -> int:

@@ -1,0 +1,178 @@
+"""The device's memory: the resume journal and the history, kept from the session's effects.
+
+An App output. A ``Checkpoint`` replaces the journal (None clears it); a ``Finished``
+appends the session to the history with the wall clock and whether it can be
+trusted. At start-up ``resume`` takes up a journal left by a crash or a power cut
+(core.session.Session.restore says how). A disk that refuses is logged once per
+kind of failure and survived: the timer never stops for its memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from ..core.history import Ending, Entry, ImportMarker, SessionLog, SessionRecord, local_date, sessions, side_totals
+from ..core.history import streak_line, this_week
+from ..core.output import Output
+from ..core.session import Checkpoint, Effect, Finished, Session
+from .files import display_path
+from .history import HistoryFile
+from .journal import JournalFile
+from .wallclock import WallClock
+
+log = logging.getLogger(__name__)
+
+
+def session_id(boot: str | None, started: float) -> str:
+    """A session's identity across restarts: the boot it started in and its monotonic start."""
+    return f"{boot or 'unknown'}:{started:.3f}"
+
+
+def _mss(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+class StateKeeper(Output):
+    """The journal and the history in ``folder`` for ``session``; ``clock`` is the loop's monotonic clock."""
+
+    def __init__(self, folder: Path, session: Session, clock: Callable[[], float], *,
+                 wall: WallClock | None = None, boot: str | None = None):
+        self.folder = Path(folder)
+        self.session = session
+        self.clock = clock
+        self.journal = JournalFile(self.folder, boot)
+        self.history = HistoryFile(self.folder)
+        self.boot = self.journal.boot
+        self.wall = wall or WallClock()
+        # the session under way: when it started by the wall clock, and in which boot (a resumed one keeps its own)
+        self._origin: dict = {}
+        self._offered: dict = {}  # the same, for a journal's session that may come back as interrupted
+        self._failed: set[str] = set()
+        self.entries: list[Entry] = self.history.read()
+        self.refresh()
+
+    # ---- start-up ----------------------------------------------------------------------------
+    def resume(self) -> list[Effect]:
+        """Take up the journal, if one was left: the session's effects (the outputs carry them out)."""
+        saved = self.journal.read()
+        if saved is None:
+            return []
+        state, boot = saved["state"], saved["boot"]
+        origin = state.get("origin") if isinstance(state.get("origin"), dict) else {}
+        started = state.get("started")
+        if isinstance(started, (int, float)) and self._recorded(session_id(origin.get("boot"), started)):
+            log.warning("%s: journal of a session already in the history: dropped", display_path(self.journal.path))
+            self._clear()
+            return []
+        now = self.clock()
+        same_boot = boot is not None and boot == self.boot
+        self._offered = origin
+        effects, refused = self.session.restore(state, now, same_boot=same_boot)
+        if refused is not None:
+            log.warning("%s: not resumed: %s", display_path(self.journal.path), refused)
+            if not any(isinstance(e, Checkpoint) for e in effects):
+                self._clear()
+            return effects
+        step = self.session.step
+        if step is not None:  # taken up at once (same boot): it is this session's origin from now on
+            self._origin, self._offered = origin, {}
+            stretch = self.session.routine.stretches[step.stretch].name
+            log.warning("resumed (same boot): stretch %d %s, side %s, %s, %.1f s left", step.stretch + 1, stretch,
+                        step.side or "none", step.phase, self.session.remaining(now))
+        else:
+            log.warning("an unfinished session is on offer (the Pi was rebooted): %s", state.get("routine"))
+        return effects
+
+    def _recorded(self, sid: str) -> bool:
+        return any(r.id == sid for r in sessions(self.entries[-20:]))
+
+    # ---- the effects -------------------------------------------------------------------------------
+    def effects(self, effects: list[Effect], now: float) -> None:
+        for e in effects:
+            if isinstance(e, Checkpoint):
+                if e.data is None:
+                    self._clear()
+                else:
+                    self._write(e.data, now)
+            elif isinstance(e, Finished) and e.log is not None:
+                self._record(e.log, now)
+
+    def _write(self, data: dict, now: float) -> None:
+        if not self._origin or self._origin.get("started") != data.get("started"):
+            if self._offered and self._offered.get("started") == data.get("started"):
+                self._origin, self._offered = self._offered, {}  # the offer was taken up
+            else:  # a new session: its wall clock at start
+                wall, source = self.wall.wall_clock()
+                self._origin = {"boot": self.boot, "started": data.get("started"),
+                                "wall": wall - (now - float(data.get("started") or now)), "clock": source}
+        self._safely("journal", lambda: self.journal.write(dict(data, origin=self._origin)))
+
+    def _clear(self) -> None:
+        self._safely("journal", self.journal.clear)
+
+    def _record(self, session_log: SessionLog, now: float) -> None:
+        interrupted = session_log.ended == Ending.INTERRUPTED
+        origin = self._offered if interrupted else self._origin
+        if interrupted:
+            self._offered = {}
+        else:
+            self._origin = {}
+        wall, source = self.wall.wall_clock()
+        start = origin.get("wall") if isinstance(origin.get("wall"), (int, float)) else None
+        record = SessionRecord(session_log, start_wall=start, end_wall=None if interrupted else wall,
+                               clock=origin.get("clock") if origin.get("clock") == source or interrupted else None,
+                               boot=origin.get("boot") if isinstance(origin.get("boot"), str) else self.boot,
+                               id=session_id(origin.get("boot"), session_log.started))
+        if self._recorded(record.id):
+            return
+        if self._safely("history", lambda: self.history.append(record)):
+            self.entries.append(record)
+        self.refresh()
+
+    def imported(self, routines: int, newest_file: float | None, now: float) -> None:
+        """Routines came from a stick: a marker for "N since the last import", and the stick's newest file
+        time as a lower bound of the wall clock (a laptop set it)."""
+        if newest_file is not None:
+            self.wall.note_stick_time(newest_file, now)
+        wall, source = self.wall.wall_clock()
+        marker = ImportMarker(routines, wall, source, self.boot)
+        if self._safely("history", lambda: self.history.append(marker)):
+            self.entries.append(marker)
+        self.refresh()
+
+    def _safely(self, what: str, action: Callable[[], None]) -> bool:
+        try:
+            action()
+        except (OSError, ValueError) as exc:
+            if what not in self._failed:  # once per kind: a full disk must not flood the journal
+                self._failed.add(what)
+                log.error("%s: cannot keep the %s: %s", display_path(self.folder), what, exc)
+            return False
+        self._failed.discard(what)
+        return True
+
+    # ---- what the screens show ----------------------------------------------------------------------
+    def refresh(self) -> None:
+        """The history screen's lines and the done screen's streak, from the entries and the clock now."""
+        wall, source = self.wall.wall_clock()
+        today = local_date(wall) if source is not None else None
+        records = sessions(self.entries)
+        week = this_week(records, today, self.boot)
+        n = len(week.records)
+        held: dict[str | None, float] = {}
+        for total in side_totals(week.records):
+            for side, seconds in total.held.items():
+                held[side] = held.get(side, 0.0) + seconds
+        lines = [f"{n} session{'s' if n != 1 else ''} {week.label}",
+                 f"held {_mss(sum(held.values()))}"]
+        if "left" in held or "right" in held:
+            left, right = held.get("left", 0.0), held.get("right", 0.0)
+            lines.append(f"L {_mss(left)}  R {_mss(right)}")
+            short = [t.name for t in side_totals(week.records) if t.shortchanged()]
+            if short:
+                lines.append(f"uneven: {short[0]}")
+        self.session.history_lines = tuple(lines)
+        self.session.streak_line = streak_line(self.entries, today)
