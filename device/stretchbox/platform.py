@@ -9,31 +9,28 @@ simulation's timeline). ``app.build`` composes the same device from any of them.
 from __future__ import annotations
 
 import dataclasses
-import logging
-import queue
-import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .adapters import display as displays
-from .adapters.configfile import display_problem
 from .adapters.display import DISPLAY_FAULTS
 from .adapters.outputs.capture import memo_render
-from .adapters.probe import on_a_pi
 from .config import DRIVERS
 from .core.errors import UsageError
 from .core.frame import Frame, splash_frame
 from .render import Renderer
 
 if TYPE_CHECKING:
+    import queue
+
     from .adapters.outputs.capture import FrameRecorder
     from .adapters.outputs.timeline import Timeline
 
 # Only what `run` needs for its splash is imported above: the rest (the session, gpiozero's mock
-# pins, the keyboard, subprocess) where it is used, after the first frame is on the panel.
-log = logging.getLogger("stretchbox")
+# pins, the keyboard, subprocess, YAML's config checks, logging, the Pi probe) where it is used, after
+# the first frame is on the panel (benchmarks/bench_startup.py lists what is imported by then).
 
 
 class SimClock:
@@ -51,6 +48,12 @@ class SimClock:
         return self.now
 
 
+def _simple_queue() -> queue.SimpleQueue:
+    import queue  # here: `run` makes its platform after the splash
+
+    return queue.SimpleQueue()
+
+
 @dataclass
 class Platform:
     """What the device runs on. ``pin_factory`` None means gpiozero's own (the real pins);
@@ -59,7 +62,7 @@ class Platform:
     clock: Callable[[], float]
     # SimpleQueue: its put() is reentrant, so the SIGTERM handler may call it even when the signal lands
     # while the loop holds a queue.Queue's lock inside get() (which would deadlock the process).
-    inbox: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
+    inbox: queue.SimpleQueue = field(default_factory=_simple_queue)
     pin_factory: object | None = None
     open_display: Callable[[], object] | None = None
     render: Callable[[Frame], object] | None = None
@@ -80,13 +83,16 @@ class DisplayChoice:
     """How frames reach a screen: extra outputs (a text log), or a luma device and a renderer.
 
     ``splash`` opens the device early and draws one frame; the device it
-    opened is handed to the panel output as its first ``open()``.
+    opened is handed to the panel output as its first ``open()``. A fault is
+    kept in ``fault`` for the caller to log once logging is set up (importing
+    logging before the first frame costs start-up time).
     """
 
     def __init__(self, outputs=(), open=None, render=None, close=lambda: None, shows_keys: bool = False):
         self.outputs, self._open, self.render, self.close = list(outputs), open, render, close
         self.shows_keys = shows_keys  # the terminal panel has the key help below it
         self._ready: list = []
+        self.fault: str | None = None  # why the last splash was not drawn
 
     @property
     def open(self):
@@ -105,12 +111,14 @@ class DisplayChoice:
                 self._ready.append(device)  # the panel output's even if this frame fails: it owns the bus handle
             device.display(self.render(frame))
         except DISPLAY_FAULTS as exc:  # the panel output retries with backoff and logs the fault once
-            log.info("display not ready at start (%s: %s)", type(exc).__name__, exc)
+            self.fault = f"{type(exc).__name__}: {exc}"
 
 
 def open_display(name: str | None, config) -> DisplayChoice:
     """``--display NAME`` (None: the configured panel on a Pi, else the terminal or a text log)."""
     if name is None:
+        from .adapters.probe import on_a_pi
+
         name = "config" if on_a_pi() else _terminal_or_text(config.display)
     if name == "text":
         from .adapters.outputs.textscreen import TextScreen
@@ -154,6 +162,8 @@ def open_display(name: str | None, config) -> DisplayChoice:
 
 def check_driver(name: str, display) -> None:
     """A UsageError when luma's driver ``name`` cannot drive the configured panel's size."""
+    from .adapters.configfile import display_problem
+
     problem = display_problem(name, display.width, display.height, display.rotate)
     if problem:
         raise UsageError(f"--display: {problem} (the config's size)")
@@ -167,6 +177,8 @@ def _key_help() -> tuple[str, ...]:
 
 def _terminal_or_text(display) -> str:
     """The emulated panel when the terminal can hold it exactly (half blocks, else braille), else a text log."""
+    import shutil
+
     from .adapters.terminal import choose_layout, needed
 
     if not sys.stdout.isatty():
@@ -188,6 +200,7 @@ def device_platform(display: DisplayChoice, pins: str, clock: Callable[[], float
     from .adapters.buttons import mock_pin_factory
     from .adapters.keyboard import Keyboard
     from .adapters.power import spawn
+    from .adapters.probe import on_a_pi
 
     if pins == "auto":
         pins = "real" if on_a_pi() else "mock"

@@ -8,7 +8,6 @@ them back into images).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +63,8 @@ class RecordingSerial:
         call = BusCall(self.clock(), kind, payload)
         self.calls.append(call)
         if self.sink is not None:
+            import json  # here: the display module is imported before the first frame, json is not needed for it
+
             self.sink.write(json.dumps({"t": round(call.t - self.start, 3), "kind": kind, "hex": payload.hex()}) + "\n")
 
 
