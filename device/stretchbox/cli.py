@@ -127,9 +127,10 @@ def _add_simulate(sub) -> None:
                      help="GIF time compression (default 8)")
     sim.add_argument("--sheet", type=path_arg, metavar="FILE", help="write a sheet of every kind of screen shown")
     sim.add_argument("--display", metavar="NAME",
-                     help="drive a real luma driver (ssd1306, sh1106, ...) over a recording serial interface")
+                     help="draw through the device's driver for this chip (ssd1306, sh1106: partial updates; "
+                          "luma's for the others) over a recording serial interface")
     sim.add_argument("--bus-log", type=path_arg, metavar="FILE",
-                     help="with --display: every command/data call, one JSON object per line")
+                     help="with --display: every command/data call the driver made, one JSON object per line")
     sim.set_defaults(func=cmd_simulate)
 
 

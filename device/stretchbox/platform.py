@@ -223,7 +223,9 @@ class Simulation:
 def simulation(config, *, emit: Callable[[dict], None] | None = None, capture: bool = False,
                driver: str | None = None, bus_log=None) -> Simulation:
     """Simulated time and mock pins; ``capture`` keeps every frame (PNGs, GIF, sheet); ``driver``
-    draws through a real luma driver over a recording serial interface, logged to ``bus_log``."""
+    draws through the device's own driver for that chip (partial updates for the ssd1306 and sh1106,
+    on the simulated clock) over a recording serial interface, logged to ``bus_log``: what the
+    device sends."""
     from .adapters.buttons import mock_pin_factory
     from .adapters.outputs.capture import FrameRecorder
     from .adapters.outputs.timeline import Timeline
@@ -239,8 +241,8 @@ def simulation(config, *, emit: Callable[[dict], None] | None = None, capture: b
         recorder.frame(splash_frame(), 0.0)  # as `run` starts
     if driver is not None:
         serial = displays.RecordingSerial(clock=clock, sink=bus_log)
-        open_device = lambda: displays.make_device(driver, serial, width=d.width, height=d.height,  # noqa: E731
-                                                   rotate=d.rotate)
+        open_device = lambda: displays.device_driver(driver, serial, width=d.width, height=d.height,  # noqa: E731
+                                                     rotate=d.rotate, clock=clock)
     platform = Platform(clock, pin_factory=mock_pin_factory(), open_display=open_device, render=render,
                         outputs=[timeline] + ([recorder] if recorder else []), frames=frames,
                         on_pin=lambda t, pin, state: timeline.add({"t": round(t, 3), "event": "pin", "pin": pin,

@@ -134,6 +134,26 @@ def make_device(name: str, serial=None, *, width: int = 128, height: int = 64, r
                                rotate=rotate)
 
 
+def device_driver(name: str, serial, *, width: int = 128, height: int = 64, rotate: int = 0,
+                  clock: Callable[[], float] | None = None):
+    """The driver the device itself draws with over ``serial``: adapters/partial.py's for the chips it
+    verifies (only what changed goes on the wire; ``clock`` times its periodic full frame), luma's own
+    for the others. ``make_device`` is luma's stock driver, the baseline it is measured against.
+
+    >>> serial = RecordingSerial()
+    >>> device = device_driver("ssd1306", serial); del serial.calls[:]
+    >>> from PIL import Image
+    >>> device.display(Image.new("1", (128, 64))); [c.payload.hex() for c in serial.calls]  # nothing changed
+    []
+    """
+    from .partial import PARTIAL, device_class
+
+    if name not in DRIVERS:
+        raise ValueError(f"unknown display driver {name!r} (one of {', '.join(DRIVERS)})")
+    timing = {"clock": clock} if clock is not None and name in PARTIAL else {}
+    return device_class(name)(serial, width=width, height=height, rotate=rotate, **timing)
+
+
 def device_from_args(argv: Sequence[str]):
     """A device from luma.core.cmdline options, e.g. ``["--display", "sh1106", "--interface", "i2c"]``.
 
