@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import json
+
 from PIL import Image
 
 from stretchbox.adapters.display import BusCall, RecordingSerial
+from tests.doubles.i2c_bus import CONTROL_COMMAND, CONTROL_DATA, Panel
 
 
 def bytes_sent(serial: RecordingSerial) -> int:
     """Every byte a recording serial interface was given, commands and data."""
     return sum(len(c.payload) for c in serial.calls)
+
+
+def panel_states(log: bytes, chip: str = "ssd1306") -> list[tuple[float, bytes]]:
+    """Each call of a ``--bus-log`` file fed to a freshly powered chip model (tests/doubles/i2c_bus.py):
+    (time, what the glass shows) after each call."""
+    panel, states = Panel(chip), []
+    for line in log.decode().splitlines():
+        call = json.loads(line)
+        panel.receive(CONTROL_COMMAND if call["kind"] == "command" else CONTROL_DATA, list(bytes.fromhex(call["hex"])))
+        states.append((call["t"], panel.visible()))
+    return states
 
 
 def decode_gddram(data: bytes, width: int = 128, height: int = 64) -> Image.Image:

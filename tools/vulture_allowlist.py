@@ -50,6 +50,7 @@ _.invalidate
 # and fault recovery: the panel's and the terminal panel's counters, the App's last frame
 _.frames_shown
 _.frames_skipped
+_.refreshes
 _.faults
 _.frames_drawn
 _.bytes_written

@@ -87,14 +87,15 @@ class App:
     def next_deadline(self) -> float | None:
         """When the loop must step next if no event comes (None: only an event can change anything)."""
         times = [self.session.next_deadline(redraw=self.frames), self._notice_until]
-        times += [o.next_deadline() for o in self.outputs]
+        times += [o.next_deadline() for o in self.outputs] + [o.upkeep_deadline() for o in self.outputs]
         if self.idle and self.frames:
             times.append(self.idle.next_deadline(self.session.now))
         return min((t for t in times if t is not None), default=None)
 
     def settled(self) -> bool:
-        """True when nothing more happens without input but the idle panel's dimming and shifting:
-        no step, countdown, hold or timeout of the session, no cue playing, no notice, no retry."""
+        """True when nothing more happens without input but the idle panel's dimming and shifting and
+        the outputs' upkeep (the panel's periodic full frame): no step, countdown, hold or timeout of the
+        session, no cue playing, no notice, no retry."""
         times = [self.session.next_deadline(redraw=False), self._notice_until]
         return all(t is None for t in times + [o.next_deadline() for o in self.outputs])
 

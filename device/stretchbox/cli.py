@@ -8,6 +8,7 @@ them, so ``validate`` and the start-up splash stay quick on a Pi Zero.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,8 +19,33 @@ from .core.errors import UsageError
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
+def terminal_columns() -> int:
+    """The columns ``shutil.get_terminal_size`` gives: $COLUMNS, else stdout's terminal, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class Formatter(argparse.HelpFormatter):
+    """argparse's help layout and width, without ``shutil``: argparse imports it to size every
+    formatter, one per ``add_argument``, and its import (bz2, lzma) is ~2 ms of the splash's start-up."""
+
+    def __init__(self, prog: str, *args, width: int | None = None, **kwargs):
+        super().__init__(prog, *args, width=terminal_columns() - 2 if width is None else width, **kwargs)
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (exit 2), like every other usage error here."""
+
+    def __init__(self, *args, formatter_class=Formatter, **kwargs):
+        super().__init__(*args, formatter_class=formatter_class, **kwargs)
 
     def error(self, message: str):  # type: ignore[override]
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see --help)\n")
@@ -105,9 +131,10 @@ def _add_simulate(sub) -> None:
                      help="GIF time compression (default 8)")
     sim.add_argument("--sheet", type=path_arg, metavar="FILE", help="write a sheet of every kind of screen shown")
     sim.add_argument("--display", metavar="NAME",
-                     help="drive a real luma driver (ssd1306, sh1106, ...) over a recording serial interface")
+                     help="draw through the device's driver for this chip (ssd1306, sh1106: partial updates; "
+                          "luma's for the others) over a recording serial interface")
     sim.add_argument("--bus-log", type=path_arg, metavar="FILE",
-                     help="with --display: every command/data call, one JSON object per line")
+                     help="with --display: every command/data call the driver made, one JSON object per line")
     sim.add_argument("--state-dir", type=path_arg, metavar="DIR",
                      help="keep a resume journal and the history there, as the device does (default: nothing kept)")
     sim.add_argument("--journal", type=path_arg, metavar="FILE",
@@ -297,19 +324,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     Start-up order is for a fast first pixel on a Pi Zero: config, then the
     panel and a splash, and only then gpiozero, the routines and the rest.
     """
-    import logging
     import time
 
     from .core.frame import Frame, splash_frame
     from .platform import open_display
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = _config(args, device_file=True, pins=False)  # the pins' check imports gpiozero: after the splash
     display = open_display(args.display, config)
     display.splash(splash_frame())
     if args.first_frame_only:  # for the start-up benchmark: the time of the first frame, then exit
         print(f"first-frame {time.monotonic():.6f}", flush=True)
         return EXIT_OK
+    log = _logging()  # after the splash: importing logging is start-up time
+    if display.fault:
+        log.info("display not ready at start (%s)", display.fault)
     try:
         config = _config(args, device_file=True)  # the whole check, as config --check does it
     except SystemExit as exc:  # say it on the panel too (it keeps the last picture), then exit 1
@@ -319,6 +347,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .app import run
 
     return run(config, args.routine, display, args.pins, start=args.start, state_dir=args.state_dir)
+
+
+def _logging():
+    """Log lines to stderr from INFO up; the logger the start-up messages go to."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return logging.getLogger("stretchbox")
 
 
 def cmd_boot_frames(args: argparse.Namespace) -> int:

@@ -1,6 +1,7 @@
 """The commands that work on files only: the config, routine files, the library. No device is
 composed here, so none of its libraries (gpiozero, luma, Pillow) are imported: ``validate`` stays
-quick on a Pi Zero.
+quick on a Pi Zero. The adapters (YAML, the library store) are imported by the functions that use
+them: ``run`` asks for the config before its splash, which needs none of them without a config file.
 """
 
 from __future__ import annotations
@@ -8,22 +9,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .adapters.configfile import load_config
-from .adapters.configyaml import dump_config
-from .adapters.files import display_path, exists
-from .adapters.history import HistoryFile
-from .adapters.journal import current_boot_id
-from .adapters.library.commands import import_command, routines_command
-from .adapters.library.importer import icon_notes
-from .adapters.library.store import DEFAULT_LIBRARY
-from .adapters.routines import check_paths, load_builtin, load_routine
-from .adapters.wallclock import WallClock
-from .adapters.yamlfile import FileError
 from .config import DEFAULT_PATH, Config
 from .core.errors import UsageError
 from .core.frame import clock_text
 from .core.history import history_table, local_date, sessions, streak_line, this_week, totals_line
+
+if TYPE_CHECKING:
+    from .adapters.wallclock import WallClock
 
 EXIT_OK, EXIT_INVALID = 0, 1
 
@@ -36,6 +30,9 @@ def device_config(path: Path | None, *, device_file: bool = False, pins: bool = 
         path = DEFAULT_PATH
     if path is None:
         return Config()
+    from .adapters.configfile import load_config
+    from .adapters.yamlfile import FileError
+
     try:
         return load_config(path, required=True, pins=pins)
     except FileError as exc:
@@ -53,6 +50,9 @@ def device_config(path: Path | None, *, device_file: bool = False, pins: bool = 
 
 def routines_from(path: Path | None) -> list:
     """The routine named on the command line, or the built-in ones; problems exit 1."""
+    from .adapters.routines import load_builtin, load_routine
+    from .adapters.yamlfile import FileError
+
     try:
         return [load_routine(path)] if path else load_builtin()
     except FileError as exc:
@@ -60,9 +60,14 @@ def routines_from(path: Path | None) -> list:
             print(problem, file=sys.stderr)
         raise SystemExit(EXIT_INVALID) from None
 
+
 def validate(paths: list[Path], *, strict: bool = False) -> int:
     """``stretchbox validate``: every routine file found, ok or its problems; exit 1 if any has one
     (with ``strict``, a warning too: an icon file not found beside the routine)."""
+    from .adapters.files import display_path, exists
+    from .adapters.library.importer import icon_notes
+    from .adapters.routines import check_paths
+
     missing = [p for p in paths if not exists(p)]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(map(display_path, missing))}")
@@ -93,6 +98,9 @@ def validate(paths: list[Path], *, strict: bool = False) -> int:
 
 def show_config(config: Config, path: Path | None, *, check: bool = False) -> int:
     """``stretchbox config``: the config in effect as YAML that ``config --check`` accepts."""
+    from .adapters.configyaml import dump_config
+    from .adapters.files import display_path
+
     source = display_path(config.source) if config.source != "<defaults>" \
         else f"{display_path(path or DEFAULT_PATH)} (missing: defaults)"
     if check:
@@ -105,11 +113,17 @@ def show_config(config: Config, path: Path | None, *, check: bool = False) -> in
 
 def import_routines(source: Path, library: Path | None) -> int:
     """``stretchbox import``: the routines of a folder or a mounted stick into the library."""
+    from .adapters.library.commands import import_command
+    from .adapters.library.store import DEFAULT_LIBRARY
+
     return import_command(source, library or DEFAULT_LIBRARY)
 
 
 def list_routines(library: Path | None) -> int:
     """``stretchbox routines``: what the device offers."""
+    from .adapters.library.commands import routines_command
+    from .adapters.library.store import DEFAULT_LIBRARY
+
     return routines_command(library or DEFAULT_LIBRARY)
 
 
@@ -117,6 +131,11 @@ def show_history(folder: Path, *, as_json: bool = False, clock: WallClock | None
                  boot: str | None = None, day=local_date) -> int:
     """``stretchbox history``: the sessions of the history file in ``folder`` and the held seconds per
     stretch and side, as a table or (``as_json``) as the stored lines plus a totals line; exit 0."""
+    from .adapters.files import display_path
+    from .adapters.history import HistoryFile
+    from .adapters.journal import current_boot_id
+    from .adapters.wallclock import WallClock
+
     entries = HistoryFile(folder).read()
     records = sessions(entries)
     if as_json:

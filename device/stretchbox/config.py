@@ -15,12 +15,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .core.errors import Invalid
 from .core.idle import IdleConfig
-from .core.routine import Checker, Problem, parse_duration
 from .core.text import quote
+
+if TYPE_CHECKING:  # the routine module (its patterns) only when a config is parsed: `run` without one is quicker
+    from .core.routine import Checker, Problem
 
 DEFAULT_PATH = Path("/etc/stretchbox/config.yaml")
 
@@ -120,6 +122,8 @@ SECTIONS = ("schema", "buttons", "buzzer", "display", "idle", "session", "paths"
 def _seconds(c: Checker, data: dict, key: str, path: tuple, default: float, low: float, high: float, *,
              off: bool = False) -> float:
     """Seconds from low to high; with ``off``, also 0 (the feature switched off)."""
+    from .core.routine import parse_duration
+
     if key not in data:
         return default
     value = data[key]
@@ -199,6 +203,8 @@ def config_from_mapping(data: Any, *, source: str = "") -> Config:
 
 def parse_config(data: Any, *, source: str = "") -> tuple[Config, list[Problem]]:
     """Plain data -> (Config, problems); a value with a problem is replaced by its default."""
+    from .core.routine import Checker
+
     c = Checker()
     top = c.mapping(data, (), SECTIONS) if data is not None else {}
     schema = top.get("schema", 1)
@@ -287,4 +293,4 @@ def _abs_path(c: Checker, data: dict, key: str, path: tuple, default: str) -> st
     return value
 
 
-__all__ = ["Config", "Buttons", "Buzzer", "Display", "Paths", "state_folder", "config_from_mapping", "parse_config", "Problem"]
+__all__ = ["Config", "Buttons", "Buzzer", "Display", "Paths", "state_folder", "config_from_mapping", "parse_config"]

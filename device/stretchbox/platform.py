@@ -9,9 +9,6 @@ simulation's timeline). ``app.build`` composes the same device from any of them.
 from __future__ import annotations
 
 import dataclasses
-import logging
-import queue
-import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,22 +16,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .adapters import display as displays
-from .adapters.configfile import display_problem
 from .adapters.display import DISPLAY_FAULTS
 from .adapters.outputs.capture import memo_render
-from .adapters.probe import on_a_pi
 from .config import DRIVERS
 from .core.errors import UsageError
 from .core.frame import Frame, splash_frame
 from .render import Renderer
 
 if TYPE_CHECKING:
+    import queue
+
     from .adapters.outputs.capture import FrameRecorder
     from .adapters.outputs.timeline import Timeline
 
 # Only what `run` needs for its splash is imported above: the rest (the session, gpiozero's mock
-# pins, the keyboard, subprocess) where it is used, after the first frame is on the panel.
-log = logging.getLogger("stretchbox")
+# pins, the keyboard, subprocess, YAML's config checks, logging, the Pi probe) where it is used, after
+# the first frame is on the panel (benchmarks/bench_startup.py lists what is imported by then).
 
 
 class SimClock:
@@ -52,6 +49,12 @@ class SimClock:
         return self.now
 
 
+def _simple_queue() -> queue.SimpleQueue:
+    import queue  # here: `run` makes its platform after the splash
+
+    return queue.SimpleQueue()
+
+
 @dataclass
 class Platform:
     """What the device runs on. ``pin_factory`` None means gpiozero's own (the real pins);
@@ -60,7 +63,7 @@ class Platform:
     clock: Callable[[], float]
     # SimpleQueue: its put() is reentrant, so the SIGTERM handler may call it even when the signal lands
     # while the loop holds a queue.Queue's lock inside get() (which would deadlock the process).
-    inbox: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
+    inbox: queue.SimpleQueue = field(default_factory=_simple_queue)
     pin_factory: object | None = None
     open_display: Callable[[], object] | None = None
     render: Callable[[Frame], object] | None = None
@@ -82,13 +85,16 @@ class DisplayChoice:
     """How frames reach a screen: extra outputs (a text log), or a luma device and a renderer.
 
     ``splash`` opens the device early and draws one frame; the device it
-    opened is handed to the panel output as its first ``open()``.
+    opened is handed to the panel output as its first ``open()``. A fault is
+    kept in ``fault`` for the caller to log once logging is set up (importing
+    logging before the first frame costs start-up time).
     """
 
     def __init__(self, outputs=(), open=None, render=None, close=lambda: None, shows_keys: bool = False):
         self.outputs, self._open, self.render, self.close = list(outputs), open, render, close
         self.shows_keys = shows_keys  # the terminal panel has the key help below it
         self._ready: list = []
+        self.fault: str | None = None  # why the last splash was not drawn
 
     @property
     def open(self):
@@ -107,12 +113,14 @@ class DisplayChoice:
                 self._ready.append(device)  # the panel output's even if this frame fails: it owns the bus handle
             device.display(self.render(frame))
         except DISPLAY_FAULTS as exc:  # the panel output retries with backoff and logs the fault once
-            log.info("display not ready at start (%s: %s)", type(exc).__name__, exc)
+            self.fault = f"{type(exc).__name__}: {exc}"
 
 
 def open_display(name: str | None, config) -> DisplayChoice:
     """``--display NAME`` (None: the configured panel on a Pi, else the terminal or a text log)."""
     if name is None:
+        from .adapters.probe import on_a_pi
+
         name = "config" if on_a_pi() else _terminal_or_text(config.display)
     if name == "text":
         from .adapters.outputs.textscreen import TextScreen
@@ -156,6 +164,8 @@ def open_display(name: str | None, config) -> DisplayChoice:
 
 def check_driver(name: str, display) -> None:
     """A UsageError when luma's driver ``name`` cannot drive the configured panel's size."""
+    from .adapters.configfile import display_problem
+
     problem = display_problem(name, display.width, display.height, display.rotate)
     if problem:
         raise UsageError(f"--display: {problem} (the config's size)")
@@ -169,6 +179,8 @@ def _key_help() -> tuple[str, ...]:
 
 def _terminal_or_text(display) -> str:
     """The emulated panel when the terminal can hold it exactly (half blocks, else braille), else a text log."""
+    import shutil
+
     from .adapters.terminal import choose_layout, needed
 
     if not sys.stdout.isatty():
@@ -190,6 +202,7 @@ def device_platform(display: DisplayChoice, pins: str, clock: Callable[[], float
     from .adapters.buttons import mock_pin_factory
     from .adapters.keyboard import Keyboard
     from .adapters.power import spawn
+    from .adapters.probe import on_a_pi
 
     if pins == "auto":
         pins = "real" if on_a_pi() else "mock"
@@ -212,7 +225,9 @@ class Simulation:
 def simulation(config, *, emit: Callable[[dict], None] | None = None, capture: bool = False,
                driver: str | None = None, bus_log=None) -> Simulation:
     """Simulated time and mock pins; ``capture`` keeps every frame (PNGs, GIF, sheet); ``driver``
-    draws through a real luma driver over a recording serial interface, logged to ``bus_log``."""
+    draws through the device's own driver for that chip (partial updates for the ssd1306 and sh1106,
+    on the simulated clock) over a recording serial interface, logged to ``bus_log``: what the
+    device sends."""
     from .adapters.buttons import mock_pin_factory
     from .adapters.outputs.capture import FrameRecorder
     from .adapters.outputs.timeline import Timeline
@@ -228,8 +243,8 @@ def simulation(config, *, emit: Callable[[dict], None] | None = None, capture: b
         recorder.frame(splash_frame(), 0.0)  # as `run` starts
     if driver is not None:
         serial = displays.RecordingSerial(clock=clock, sink=bus_log)
-        open_device = lambda: displays.make_device(driver, serial, width=d.width, height=d.height,  # noqa: E731
-                                                   rotate=d.rotate)
+        open_device = lambda: displays.device_driver(driver, serial, width=d.width, height=d.height,  # noqa: E731
+                                                     rotate=d.rotate, clock=clock)
     platform = Platform(clock, pin_factory=mock_pin_factory(), open_display=open_device, render=render,
                         outputs=[timeline] + ([recorder] if recorder else []), frames=frames,
                         on_pin=lambda t, pin, state: timeline.add({"t": round(t, 3), "event": "pin", "pin": pin,

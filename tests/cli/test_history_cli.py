@@ -29,7 +29,7 @@ def utc(monkeypatch):
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     monkeypatch.setattr(WallClock, "wall_clock", lambda self: (NOW, "ntp"))
-    monkeypatch.setattr("stretchbox.commands.current_boot_id", lambda: "boot-2")
+    monkeypatch.setattr("stretchbox.adapters.journal.current_boot_id", lambda path=None: "boot-2")
     yield
     monkeypatch.undo()
     time.tzset()

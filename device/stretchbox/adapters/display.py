@@ -8,7 +8,6 @@ them back into images).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +63,8 @@ class RecordingSerial:
         call = BusCall(self.clock(), kind, payload)
         self.calls.append(call)
         if self.sink is not None:
+            import json  # here: the display module is imported before the first frame, json is not needed for it
+
             self.sink.write(json.dumps({"t": round(call.t - self.start, 3), "kind": kind, "hex": payload.hex()}) + "\n")
 
 
@@ -131,6 +132,26 @@ def make_device(name: str, serial=None, *, width: int = 128, height: int = 64, r
         raise ValueError(f"unknown display driver {name!r} (one of {', '.join(DRIVERS)})")
     return getattr(oled, name)(serial if serial is not None else RecordingSerial(), width=width, height=height,
                                rotate=rotate)
+
+
+def device_driver(name: str, serial, *, width: int = 128, height: int = 64, rotate: int = 0,
+                  clock: Callable[[], float] | None = None):
+    """The driver the device itself draws with over ``serial``: adapters/partial.py's for the chips it
+    verifies (only what changed goes on the wire; ``clock`` times its periodic full frame), luma's own
+    for the others. ``make_device`` is luma's stock driver, the baseline it is measured against.
+
+    >>> serial = RecordingSerial()
+    >>> device = device_driver("ssd1306", serial); del serial.calls[:]
+    >>> from PIL import Image
+    >>> device.display(Image.new("1", (128, 64))); [c.payload.hex() for c in serial.calls]  # nothing changed
+    []
+    """
+    from .partial import PARTIAL, device_class
+
+    if name not in DRIVERS:
+        raise ValueError(f"unknown display driver {name!r} (one of {', '.join(DRIVERS)})")
+    timing = {"clock": clock} if clock is not None and name in PARTIAL else {}
+    return device_class(name)(serial, width=width, height=height, rotate=rotate, **timing)
 
 
 def device_from_args(argv: Sequence[str]):

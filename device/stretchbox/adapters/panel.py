@@ -9,6 +9,14 @@ panel that lost power), and drawing is retried on the loop's own deadlines with
 exponential backoff up to ``BACKOFF_MAX``, or sooner when the picture changes
 (each second of a countdown). Drawing resumes with the current frame when the
 panel answers again.
+
+A picture is sent only when it changed, except when the driver says a whole
+frame is due (``refresh_due()``, adapters/partial.py: every ``REFRESH_EVERY``
+seconds, against a panel that reset or was corrupted without a bus error):
+the output asks the loop to wake for it (``upkeep_deadline``), so a static
+screen (idle, paused, done) gets it too; not while the panel is off (waking it
+sends a whole frame). The driver's clock must be the loop's (both
+``time.monotonic`` on the device; the simulation gives both its clock).
 """
 
 from __future__ import annotations
@@ -47,10 +55,19 @@ class PanelOutput(Output):
         self._retry_at: float | None = None
         self._backoff = BACKOFF_FIRST
         self._in_a_row = 0  # faults since the last good frame
+        self.refreshes = 0  # unchanged pictures drawn again because the driver's full frame was due
+        self._upkeep = True  # False once the driver's clock proved not to be the loop's
 
     # ---- Output ----------------------------------------------------------
     def next_deadline(self) -> float | None:
         return self._retry_at
+
+    def upkeep_deadline(self) -> float | None:
+        """The driver's next full frame, to be drawn even if the picture stays (None: panel closed,
+        off, backing off, or a driver without one)."""
+        if self.device is None or self._retry_at is not None or self._level in (None, "off"):
+            return None
+        return self._refresh_due()
 
     def frame(self, frame: Frame, now: float) -> None:
         changed = self._frames.new(frame)
@@ -63,7 +80,7 @@ class PanelOutput(Output):
         try:
             self._set_level(frame.level)
             if frame.level != "off":
-                self._show(self._image)
+                self._show(self._image, now)
         except DISPLAY_FAULTS as exc:
             self._fault(exc, now)
             return
@@ -118,14 +135,28 @@ class PanelOutput(Output):
             self.device.contrast(self.dim_contrast if level == "dim" else self.contrast)
         self._level = level
 
-    def _show(self, image) -> None:
+    def _refresh_due(self) -> float | None:
+        due = getattr(self.device, "refresh_due", None) if self._upkeep else None
+        return due() if due is not None else None
+
+    def _show(self, image, now: float | None = None) -> None:
         data = image.tobytes()
-        if not self._shown.differs(data):
+        due = self._refresh_due() if now is not None else None
+        owed = due is not None and due <= now
+        if not owed and not self._shown.differs(data):
             self.frames_skipped += 1
             return
         self.device.display(image)
+        if owed and not self._shown.differs(data):
+            self.refreshes += 1
+            after = self._refresh_due()
+            if after is not None and after <= now:  # it did not refresh: waking for it again would spin
+                log.warning("the display driver's clock is not the loop's: no periodic full frame on a static "
+                            "screen")
+                self._upkeep = False
+        else:
+            self.frames_shown += 1
         self._shown.remember(data)
-        self.frames_shown += 1
 
     @staticmethod
     def _shifted(image, shift: tuple[int, int]):

@@ -19,7 +19,8 @@ pixel in Python. The classes here are luma's own drivers (their init sequences,
   ``invalidate()``, after any exception escaping a command or data write (the
   RAM is then unknown: a refused write may have landed in part), when the
   display is switched on again after ``hide()``, and every ``refresh_every``
-  seconds (injected clock). That periodic full frame first replays luma's init
+  seconds (injected clock; ``refresh_due()`` says when, so the panel output
+  draws a picture that has not changed then too). That periodic full frame first replays luma's init
   sequence (without its display-off) and the current contrast, and ends with
   display-on: a panel that browned out and reset with no bus error (dark, page
   addressing, RAM noise) is lit and right again within ``refresh_every``. The
@@ -47,6 +48,7 @@ sh1107, ...) keep luma's full frame: their addressing is not modelled here.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections import Counter
@@ -146,6 +148,16 @@ class _Partial:
             self._acked = None  # waking: one full frame, in case the panel lost power while dark
         super().show()
         self._hidden = False
+
+    def refresh_due(self) -> float | None:
+        """When ``display()`` next sends the periodic full frame, on this driver's clock: a picture that
+        does not change must still be drawn then (the panel output wakes for it). Minus infinity when a
+        whole frame is owed now (the RAM is unknown); None without a periodic refresh."""
+        if self.refresh_every is None:
+            return None
+        if self._acked is None:
+            return -math.inf
+        return self._full_at + self.refresh_every
 
     # ---- drawing ------------------------------------------------------------------
     def display(self, image: Image.Image) -> None:

@@ -26,7 +26,6 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ..core.errors import Invalid, StretchboxError
 from ..core.text import excerpt, quote
 from .files import NotRegularFile, display_path, read_regular
-from .yamlhints import explain
 
 T = TypeVar("T")
 
@@ -238,6 +237,8 @@ def _yaml_problem(exc: yaml.MarkedYAMLError, name: str, text: str) -> FileProble
     """PyYAML's error as one located line: a plain-words hint where we know the mistake (placed on the
     mistake, which may be lines above where the parser stopped), with what the parser said after it;
     else where it went wrong, and where what it was reading began."""
+    from .yamlhints import explain  # here: only a file YAML refuses needs the hints (`run` reads its config early)
+
     mark = exc.problem_mark or exc.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     context, problem = exc.context or "", exc.problem or ""

@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .gestures import Pressed, Released
 
 ON, DIM, OFF = "on", "dim", "off"
 SHIFTS = ((0, 0), (1, 0), (1, 1), (0, 1))
@@ -74,6 +73,8 @@ class Idle:
 
     def admit(self, event: object) -> bool:
         """Record activity; False when the event must not reach the session (a wake-up press)."""
+        from .gestures import Pressed, Released  # here: the config imports this module before the splash
+
         if isinstance(event, Pressed):
             asleep = self.level(event.t) == OFF
             self._since = event.t

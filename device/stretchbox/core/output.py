@@ -58,3 +58,9 @@ class Output:
     def next_deadline(self) -> float | None:
         """When this output must be stepped again with no event (a cue playing, a retry); None: never."""
         return None
+
+    def upkeep_deadline(self) -> float | None:
+        """When this output must be stepped again to keep what it shows right although nothing changed
+        (the panel's periodic full frame); None: never. The loop wakes for it; unlike ``next_deadline``
+        it is not work left to do, so a simulation does not wait for it to end."""
+        return None

@@ -1,8 +1,11 @@
 """The fonts and icons the renderer draws with, found as package data.
 
-``importlib.resources.files("stretchbox.assets")`` is the repo's ``assets/``
-folder in a checkout (editable install) and ``stretchbox/assets`` inside an
-installed wheel; everything is read through that one handle, once.
+The package ``stretchbox.assets`` is the repo's ``assets/`` folder in a
+checkout (editable install) and ``stretchbox/assets`` inside an installed
+wheel; everything is read through that one handle, once. It is found by the
+import system's spec, a plain folder; ``importlib.resources`` (which imports
+zipfile and tempfile: ~4 ms of the splash's start-up here) only when the
+package is not a folder.
 
 >>> Assets().font(24).getbbox("30")[3] > 16
 True
@@ -12,11 +15,16 @@ from __future__ import annotations
 
 import io
 from functools import lru_cache
-from importlib.resources import files
-from importlib.resources.abc import Traversable
+from importlib.util import find_spec
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageFont
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+PACKAGE = "stretchbox.assets"
 
 BOLD = "DejaVuSans-Bold.ttf"
 REGULAR = "DejaVuSans.ttf"
@@ -24,11 +32,22 @@ PIXEL = "terminus-bold.otb"  # a bitmap font: crisp in mode "1", only at its bui
 PIXEL_SIZES = (12, 14, 16, 18, 20, 22, 24, 28, 32)
 
 
+def shipped() -> Path | Traversable:
+    """The shipped assets: the package's folder, or its resources when it is not a folder (a zip)."""
+    spec = find_spec(PACKAGE)
+    for location in (spec.submodule_search_locations or []) if spec is not None else []:
+        if Path(location, "fonts").is_dir():
+            return Path(location)
+    from importlib.resources import files
+
+    return files(PACKAGE)
+
+
 class Assets:
     """Fonts by size (cached) and the built-in icon files; ``root`` defaults to the shipped assets."""
 
     def __init__(self, root: Path | Traversable | None = None):
-        self.root = root if root is not None else files("stretchbox.assets")
+        self.root = root if root is not None else shipped()
         self._fonts: dict[tuple[str, int], ImageFont.FreeTypeFont] = {}
 
     def font(self, size: int, bold: bool = True) -> ImageFont.FreeTypeFont:

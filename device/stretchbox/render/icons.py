@@ -23,7 +23,8 @@ from __future__ import annotations
 import io
 import warnings
 
-from PIL import Image, ImageOps, ImageStat
+from PIL import Image  # ImageOps and ImageStat where icons are drawn: the splash draws none
+
 
 from ..core.icons import BUILTIN_ICONS, GENERIC_ICON, MAX_ICON_SIDE
 from .assets import Assets, default_assets
@@ -92,6 +93,8 @@ def from_png(name: str, png: bytes, box: int = BOX) -> Image.Image:
 def _ink(image: Image.Image) -> Image.Image:
     """Grey levels where bright = lit: opacity if the picture has transparency, else luminance
     with a light background (judged by the border) inverted."""
+    from PIL import ImageOps, ImageStat
+
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         alpha = image.convert("RGBA").getchannel("A")
         if alpha.getextrema()[0] < 255:
@@ -106,6 +109,8 @@ def _ink(image: Image.Image) -> Image.Image:
 def fit_builtin(image: Image.Image, box: int) -> Image.Image:
     """A built-in 1-bit icon at ``box`` px: as is at its own size, else resampled with a low
     threshold so the 4 px strokes stay bold."""
+    from PIL import ImageOps
+
     image = image.convert("1")
     if image.size == (box, box):
         return image
@@ -127,6 +132,8 @@ class Icons:
     def get(self, name: str, box: int, *, mirrored: bool = False, png: bytes | None = None) -> Image.Image:
         key = (name, box, mirrored, png)
         if key not in self._cache:
+            from PIL import ImageOps
+
             image, problem = resolve_icon(name, png, box=box, assets=self.assets)
             if problem:
                 self.problems[name] = problem
