@@ -50,6 +50,8 @@ state_dir="$root/var/lib/stretchbox"
 helper_dir="$root/usr/local/lib/stretchbox"
 modules_conf="$root/etc/modules-load.d/stretchbox-i2c.conf"
 splash_unit="$root/etc/systemd/system/stretchbox-splash@.service"
+export_unit="$root/etc/systemd/system/stretchbox-export@.service"
+export_script="$helper_dir/stretchbox-export"
 shutdown_hook="$root/usr/lib/systemd/system-shutdown/stretchbox-safe-to-unplug"
 panel_dir="$opt/panel"
 cloud_disabled="$root/etc/cloud/cloud-init.disabled"
@@ -474,6 +476,9 @@ install_all() {
     # The early splash (started by 60-stretchbox-splash.rules) and the shutdown hook.
     put "$repo/systemd/stretchbox-splash@.service" "$splash_unit" 644
     put "$repo/systemd/stretchbox-safe-to-unplug" "$shutdown_hook" 755
+    # The history export to a stick: a root oneshot the service may start (polkit rule below).
+    put "$repo/systemd/stretchbox-export@.service" "$export_unit" 644
+    put "$repo/systemd/stretchbox-export" "$export_script" 755
     local rule
     for rule in "$repo"/systemd/*.rules; do
         [ -e "$rule" ] || continue
@@ -508,7 +513,7 @@ install_all() {
 
 uninstall_all() {
     system systemctl disable --now stretchbox.service || true
-    rm -f "$unit" "$splash_unit" "$shutdown_hook" "$polkit_rule" "$modules_conf"
+    rm -f "$unit" "$splash_unit" "$shutdown_hook" "$polkit_rule" "$modules_conf" "$export_unit" "$export_script"
     untune_config_txt
     enable_cloud_init
     local rule helper
