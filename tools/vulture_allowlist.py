@@ -54,3 +54,9 @@ _.faults
 _.frames_drawn
 _.bytes_written
 _.last_frame
+
+# adapters/export.py: the service's side of the history export to a stick (#11), wired into app.py by the
+# history work; until then called only by tests/adapters/test_export.py
+_.export_requested
+_.stage_export
+_.start_export

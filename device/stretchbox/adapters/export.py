@@ -14,11 +14,13 @@ import logging
 import os
 import re
 import subprocess
+import threading
 from contextlib import suppress
 from pathlib import Path
 
 from .library.importer import FOLDER_NAME
 from .library.store import fold, fsync_dir, write_durable
+from .signals import start_thread
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +37,13 @@ def export_requested(stick_root: Path) -> bool:
     Never raises: a stick that cannot be read asks for nothing (one log line).
     """
     try:
-        folders = [e for e in os.scandir(stick_root) if fold(e.name) == FOLDER_NAME and e.is_dir(follow_symlinks=False)]
-        folders.sort(key=lambda e: e.name != FOLDER_NAME)  # the exact name first, as the importer does
+        with os.scandir(stick_root) as entries:
+            folders = [e for e in entries if fold(e.name) == FOLDER_NAME and e.is_dir(follow_symlinks=False)]
         if not folders:
             return False
-        return any(fold(e.name) == fold(REQUEST_FILE) and e.is_file(follow_symlinks=False)
-                   for e in os.scandir(folders[0].path))
+        folders.sort(key=lambda e: e.name != FOLDER_NAME)  # the exact name first, as the importer does
+        with os.scandir(folders[0].path) as entries:
+            return any(fold(e.name) == fold(REQUEST_FILE) and e.is_file(follow_symlinks=False) for e in entries)
     except OSError as exc:
         log.warning("cannot look for %s on %s: %s", REQUEST_FILE, stick_root, exc)
         return False
@@ -70,16 +73,22 @@ def export_command(kernel_name: str) -> list[str]:
     return ["systemctl", "start", "--no-block", UNIT.format(kernel_name)]
 
 
-def start_export(kernel_name: str) -> bool:
-    """Ask systemd to start the export unit for the stick ``kernel_name`` (sda1); never waited on.
+def start_export(kernel_name: str) -> threading.Thread:
+    """Ask systemd to start the export unit for the stick ``kernel_name`` (sda1), from a thread.
 
-    ``--no-block`` returns once the job is queued (or polkit said no); the unit logs what it did
-    (``journalctl -u 'stretchbox-export@*'``). False, with one log line, when systemctl cannot run.
+    ``--no-block`` returns once the job is queued, or at once when polkit says no; the caller never
+    waits (the thread is returned for tests). A refusal or a missing systemctl is one log line; what
+    the unit did is in its own log (``journalctl -u 'stretchbox-export@*'``).
     """
     command = export_command(kernel_name)
+    return start_thread(lambda: _run(command), name="export")
+
+
+def _run(command: list[str]) -> None:
     try:
-        subprocess.Popen(command, stdin=subprocess.DEVNULL)
-    except OSError:
-        log.exception("export command %s failed", command)
-        return False
-    return True
+        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.warning("export command %s failed: %s", command, exc)
+        return
+    if done.returncode != 0:
+        log.warning("export command %s failed (exit %d): %s", command, done.returncode, done.stderr.strip())
