@@ -83,6 +83,14 @@ class Paths:
     usb_mounts: str = "/media/stretchbox"
 
 
+RTCS = ("none", "ds3231")  # clock.rtc: a real-time clock on the I2C bus; install.sh enables its overlay
+
+
+@dataclass(frozen=True)
+class Clock:
+    rtc: str = "none"
+
+
 @dataclass(frozen=True)
 class Config:
     buttons: Buttons = field(default_factory=Buttons)
@@ -94,9 +102,10 @@ class Config:
     pause_timeout: float = 600.0
     power_command: tuple[str, ...] = ("systemctl", "poweroff")
     source: str = "<defaults>"
+    clock: Clock = field(default_factory=Clock)
 
 
-SECTIONS = ("schema", "buttons", "buzzer", "display", "idle", "session", "paths", "power")
+SECTIONS = ("schema", "buttons", "buzzer", "display", "idle", "session", "paths", "power", "clock")
 
 
 def _seconds(c: Checker, data: dict, key: str, path: tuple, default: float, low: float, high: float, *,
@@ -250,7 +259,11 @@ def parse_config(data: Any, *, source: str = "") -> tuple[Config, list[Problem]]
         else:
             c.add(("power", "command"), "'command' must be a list of words, like [systemctl, poweroff]")
 
-    config = Config(buttons, buzzer, display, idle, paths, resume_lead, pause_timeout, command, source or "<defaults>")
+    k = section("clock", ("rtc",))
+    clock = Clock(rtc=_choice(c, k, "rtc", ("clock",), Clock().rtc, RTCS))
+
+    config = Config(buttons, buzzer, display, idle, paths, resume_lead, pause_timeout, command, source or "<defaults>",
+                    clock=clock)
     return config, c.problems
 
 
@@ -265,4 +278,4 @@ def _abs_path(c: Checker, data: dict, key: str, path: tuple, default: str) -> st
     return value
 
 
-__all__ = ["Config", "Buttons", "Buzzer", "Display", "Paths", "config_from_mapping", "parse_config", "Problem"]
+__all__ = ["Config", "Buttons", "Buzzer", "Clock", "Display", "Paths", "config_from_mapping", "parse_config", "Problem"]

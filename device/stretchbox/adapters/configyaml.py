@@ -44,6 +44,7 @@ def config_mapping(config) -> dict[str, Any]:
         "session": {"resume_lead": config.resume_lead, "pause_timeout": config.pause_timeout},
         "paths": dataclasses.asdict(config.paths),
         "power": {"command": list(config.power_command)},
+        "clock": dataclasses.asdict(config.clock),
     }
 
 
