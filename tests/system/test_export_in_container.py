@@ -325,3 +325,13 @@ def test_the_units_sandbox_as_run(box):
     assert probe["/proc"] == ["self", "thread-self"]  # ProcSubset=pid
     wait_until(lambda: box.show(unit, "ActiveState")["ActiveState"] == "inactive", 15, "the probe's end")
     assert box.show(unit, "Result")["Result"] == "success"
+
+
+def test_the_service_requires_the_mount_of_its_state_directory(box):
+    """install.sh --data-partition adds only a mount unit for /var/lib/stretchbox: the service's StateDirectory=
+    makes systemd order it after whatever is mounted there (shown on the loaded unit: here the container's bind
+    of the state folder) and, for a mount unit from a file such as install.sh's, require it (systemd.unit(5),
+    RequiresMountsFor=; not shown here, where the mount has no unit file)."""
+    shown = box.show("stretchbox.service", "RequiresMountsFor", "After")
+    assert STATE in shown["RequiresMountsFor"].split()
+    assert "var-lib-stretchbox.mount" in shown["After"].split()
