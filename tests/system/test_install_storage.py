@@ -151,3 +151,16 @@ def test_every_rtc_the_config_accepts_is_known_to_the_installer():
     pairs = re.search(r"^rtc_overlays=\((.*)\)", text, re.M).group(1)
     names = re.findall(r'(?:^|\s)([a-z0-9]+) (?:""|"dtoverlay=i2c-rtc,\1")', pairs)
     assert tuple(names) == RTCS
+
+
+def test_an_unknown_rtc_is_refused_with_file_line_and_column(tmp_path):
+    from stretchbox.adapters.configfile import load_config
+    from stretchbox.adapters.yamlfile import FileError
+
+    path = tmp_path / "config.yaml"
+    path.write_text("schema: 1\nclock:\n  rtc: ds1307\n")
+    with pytest.raises(FileError) as exc:
+        load_config(path, pins=False)
+    assert str(exc.value).splitlines() == [f"{path}:3:8: 'rtc' must be one of none, ds3231, got 'ds1307'"]
+    path.write_text("schema: 1\nclock:\n  rtc: ds3231\n")
+    assert load_config(path, pins=False).clock.rtc == "ds3231"
