@@ -4,6 +4,10 @@
 #   sudo ./systemd/install.sh              install or update (idempotent); reboot after the first run
 #   sudo ./systemd/install.sh --wheels DIR offline: pip takes every package from DIR
 #                                          (pip --no-index --find-links DIR; README: "Offline install")
+#   sudo ./systemd/install.sh --data-partition PART   ...and keep the data (history, resume journal,
+#                                          routines) on partition PART (/dev/mmcblk0p3, LABEL=NAME or NAME,
+#                                          UUID=...), mounted at /var/lib/stretchbox: what survives a reboot
+#                                          under the read-only overlay (README: "Read-only root")
 #   sudo ./systemd/install.sh --uninstall  undo what it added; keeps routines and config
 #   sudo ./systemd/install.sh --uninstall --purge   ...and the routines and config too
 #   ./systemd/install.sh --root DIR        lay everything out under DIR, touching nothing else, and
@@ -24,11 +28,13 @@ mode=install
 purge=no
 wheels=""
 preflight=""
+data_partition=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --root) root=$(realpath -m "${2:?--root needs a directory}"); shift 2 ;;
         --wheels) wheels=$(realpath -m "${2:?--wheels needs a directory of .whl files}"); shift 2 ;;
         --preflight) preflight=yes; shift ;;
+        --data-partition) data_partition="${2:?--data-partition needs a partition: /dev/mmcblk0p3, LABEL=NAME or UUID=...}"; shift 2 ;;
         --uninstall) mode=uninstall; shift ;;
         --purge) purge=yes; shift ;;
         -h|--help) sed -n '2,/^set -euo/s/^# \{0,1\}//p' "$0"; exit 0 ;;
@@ -50,11 +56,17 @@ state_dir="$root/var/lib/stretchbox"
 helper_dir="$root/usr/local/lib/stretchbox"
 modules_conf="$root/etc/modules-load.d/stretchbox-i2c.conf"
 splash_unit="$root/etc/systemd/system/stretchbox-splash@.service"
+export_unit="$root/etc/systemd/system/stretchbox-export@.service"
+export_script="$helper_dir/stretchbox-export"
+data_mount="$root/etc/systemd/system/var-lib-stretchbox.mount"
+rtc_unit="$root/etc/systemd/system/stretchbox-rtc@.service"
+rtc_mark="$opt/fake-hwclock-disabled"   # install.sh disabled fake-hwclock (clock.rtc): enabled again without it
 shutdown_hook="$root/usr/lib/systemd/system-shutdown/stretchbox-safe-to-unplug"
 panel_dir="$opt/panel"
 cloud_disabled="$root/etc/cloud/cloud-init.disabled"
 stamp="$opt/source.sha256"
 apt_packages=(python3-venv python3-pip python3-lgpio i2c-tools)
+rtc_line=""  # the RTC's config.txt line (clock.rtc), set by install_all before tune_config_txt
 changed=no   # set by put() and the venv: restart the service only when something changed
 reboot=no    # set when config.txt changed: it is read by the firmware at boot only
 
@@ -169,13 +181,15 @@ in_conditional_section() {
 user_sets() {  # user_sets SETTING TEXT: TEXT (config.txt without our block) sets it already
     case "$1" in
         dtparam=i2c_arm_baudrate=*) grep -Eq '^[[:space:]]*dtparam=([^#]*,)?i2c(_arm|1)?_baudrate=' <<<"$2" ;;
+        dtoverlay=i2c-rtc,*) grep -Eq '^[[:space:]]*dtoverlay=i2c-rtc(,|$)' <<<"$2" ;;  # any RTC the user set up
         *) grep -Eq "^[[:space:]]*${1%%=*}=" <<<"$2" ;;
     esac
 }
 
 wanted_block() {  # wanted_block BASE BEFORE: the block for config.txt BASE, placed after the text BEFORE
-    local setting lines=()
-    for setting in "${boot_settings[@]}"; do
+    local setting lines=() settings=("${boot_settings[@]}")
+    if [ -n "$rtc_line" ]; then settings+=("$rtc_line"); fi
+    for setting in "${settings[@]}"; do
         if user_sets "$setting" "$1"; then
             echo "note: config.txt already sets ${setting%=*}: left as it is" >&2
         else
@@ -268,6 +282,102 @@ enable_cloud_init() {  # only when the file is the one we wrote
     if [ -f "$cloud_disabled" ] && [ "$(head -n 1 "$cloud_disabled")" = "$cloud_mark" ]; then
         rm -f "$cloud_disabled"
         echo "enabled cloud-init again (removed $cloud_disabled)"
+    fi
+}
+
+# ---- the data partition (--data-partition): under Raspberry Pi OS's read-only overlay file system
+# (raspi-config nonint do_overlayfs 0) every write to the root, /var/lib included, goes to RAM and is gone
+# at the next boot. A partition of its own, mounted at /var/lib/stretchbox by a mount unit (read by systemd
+# like any unit), keeps history, resume journal and routines. stretchbox.service's StateDirectory= makes
+# systemd require that mount and start the service after it.
+
+data_source() {  # data_source PART: the mount unit's What= for --data-partition PART; dies on anything else
+    local kind value
+    case "$1" in
+        /dev/*)
+            [[ "$1" =~ ^/dev/[A-Za-z0-9/_.:-]+$ ]] || die "--data-partition $1: not a device path like /dev/mmcblk0p3"
+            echo "$1" ;;
+        LABEL=*|UUID=*|PARTLABEL=*|PARTUUID=*)
+            kind=${1%%=*} value=${1#*=}
+            [[ "$value" =~ ^[A-Za-z0-9_.-]+$ ]] || die "--data-partition $1: a $kind of letters, digits, '_', '.' and '-' only"
+            echo "/dev/disk/by-$(tr '[:upper:]' '[:lower:]' <<<"$kind")/$value" ;;
+        *)
+            [[ "$1" =~ ^[A-Za-z0-9_.-]+$ ]] || die "--data-partition $1: give /dev/..., LABEL=NAME, UUID=... or a label of letters, digits, '_', '.' and '-'"
+            echo "/dev/disk/by-label/$1" ;;
+    esac
+}
+
+data_partition_unit() {
+    [ -n "$data_partition" ] || return 0   # a later run without the option keeps the partition as set up
+    local what tmp
+    what=$(data_source "$data_partition")
+    tmp=$(mktemp)
+    cat > "$tmp" <<EOF
+# stretchbox's data (history, resume journal, routines) on a partition of its own, so that it survives
+# a reboot under the read-only overlay file system. Written by systemd/install.sh --data-partition;
+# install.sh --uninstall removes it (the partition and its data stay). README: "Read-only root".
+[Unit]
+Description=stretchbox data partition
+Documentation=file:///opt/stretchbox/README.md
+
+[Mount]
+What=$what
+Where=/var/lib/stretchbox
+# Data only: nothing on it runs. noatime: reading the library writes nothing to the SD card.
+Options=noatime,nosuid,nodev,noexec
+
+[Install]
+WantedBy=local-fs.target
+EOF
+    put "$tmp" "$data_mount" 644
+    rm -f "$tmp"
+    system systemctl enable var-lib-stretchbox.mount
+}
+
+# ---- a real-time clock (config.yaml clock.rtc): its overlay in the config.txt block, and fake-hwclock
+# disabled (it restores the time saved at the last shutdown, which an RTC makes wrong-headed); the clock
+# is set from the RTC at boot by stretchbox-rtc@.service, started by 60-stretchbox-rtc.rules.
+rtc_overlays=(none "" ds3231 "dtoverlay=i2c-rtc,ds3231")  # clock.rtc -> its config.txt line (config.py: RTCS)
+
+configured_rtc() {  # the config's clock.rtc, read by the project's own config loader; none when unreadable
+    local py="$opt/venv/bin/python" rtc
+    if [ -n "$root" ]; then py=${STRETCHBOX_ROOT_PYTHON:-$py}; fi
+    if [ ! -e "$config_dir/config.yaml" ]; then echo none; return; fi
+    if ! rtc=$(cd / && "$py" -c 'import sys
+from stretchbox.adapters.configfile import load_config
+print(load_config(sys.argv[1], pins=False).clock.rtc)' "$config_dir/config.yaml" 2>/dev/null); then
+        echo "note: could not read clock.rtc from $config_dir/config.yaml (stretchbox config --check says why): no RTC set up" >&2
+        rtc=none
+    fi
+    echo "$rtc"
+}
+
+rtc_overlay() {  # rtc_overlay RTC: its config.txt line (empty for none)
+    local i
+    for ((i = 0; i < ${#rtc_overlays[@]}; i += 2)); do
+        if [ "${rtc_overlays[i]}" = "$1" ]; then echo "${rtc_overlays[i + 1]}"; return; fi
+    done
+    die "clock.rtc $1 is not known to install.sh"
+}
+
+fake_hwclock_installed() {
+    [ -e "$root/lib/systemd/system/fake-hwclock.service" ] || [ -e "$root/usr/lib/systemd/system/fake-hwclock.service" ]
+}
+
+setup_rtc() {  # setup_rtc RTC
+    if [ "$1" = none ]; then
+        restore_fake_hwclock
+    elif fake_hwclock_installed && [ ! -e "$rtc_mark" ]; then
+        system systemctl disable fake-hwclock.service
+        mkdir -p "$(dirname "$rtc_mark")"
+        echo "# install.sh disabled fake-hwclock.service for clock.rtc: $1" > "$rtc_mark"
+    fi
+}
+
+restore_fake_hwclock() {  # only what install.sh disabled
+    if [ -e "$rtc_mark" ]; then
+        if fake_hwclock_installed; then system systemctl enable fake-hwclock.service; fi
+        rm -f "$rtc_mark"
     fi
 }
 
@@ -430,6 +540,7 @@ panel_frames() {
 }
 
 install_all() {
+    if [ -n "$data_partition" ]; then data_source "$data_partition" >/dev/null; fi  # a bad value changes nothing
     if [ "$preflight" = yes ]; then
         preflight_checks
     else
@@ -451,7 +562,11 @@ install_all() {
         fi
     fi
     enable_i2c
+    local rtc
+    rtc=$(configured_rtc)
+    rtc_line=$(rtc_overlay "$rtc")
     tune_config_txt
+    setup_rtc "$rtc"
     disable_cloud_init
     # The unit's User=/Group=stretchbox, named by the polkit rule. gpio and i2c own /dev/gpiochip*
     # and /dev/i2c-* on Raspberry Pi OS (the unit's SupplementaryGroups= too; this is for `sudo -u`).
@@ -474,6 +589,11 @@ install_all() {
     # The early splash (started by 60-stretchbox-splash.rules) and the shutdown hook.
     put "$repo/systemd/stretchbox-splash@.service" "$splash_unit" 644
     put "$repo/systemd/stretchbox-safe-to-unplug" "$shutdown_hook" 755
+    # The history export to a stick: a root oneshot the service may start (polkit rule below).
+    put "$repo/systemd/stretchbox-export@.service" "$export_unit" 644
+    put "$repo/systemd/stretchbox-export" "$export_script" 755
+    put "$repo/systemd/stretchbox-rtc@.service" "$rtc_unit" 644
+    data_partition_unit
     local rule
     for rule in "$repo"/systemd/*.rules; do
         [ -e "$rule" ] || continue
@@ -508,7 +628,10 @@ install_all() {
 
 uninstall_all() {
     system systemctl disable --now stretchbox.service || true
-    rm -f "$unit" "$splash_unit" "$shutdown_hook" "$polkit_rule" "$modules_conf"
+    if [ -e "$data_mount" ]; then system systemctl disable var-lib-stretchbox.mount; fi
+    restore_fake_hwclock
+    rm -f "$unit" "$splash_unit" "$shutdown_hook" "$polkit_rule" "$modules_conf" "$export_unit" "$export_script" \
+        "$rtc_unit" "$data_mount"
     untune_config_txt
     enable_cloud_init
     local rule helper

@@ -56,10 +56,3 @@ _.frames_drawn
 _.bytes_written
 _.last_frame
 
-# Issue #11 (history and resume), built in pieces: the resume work in app.py writes the journal
-# (adapters/journal.py JournalFile), notes a stick's newest file time at an import
-# (adapters/wallclock.py note_stick_time) and writes stretchbox-history.csv to a stick (core/history.py
-# csv_text). Until it lands only their tests call them; remove these lines when it does.
-_.JournalFile
-_.note_stick_time
-_.csv_text

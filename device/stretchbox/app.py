@@ -34,6 +34,8 @@ from .adapters.outputs.timeline import json_line, summary_record, write_table
 from .adapters.panel import PanelOutput
 from .adapters.replay import dumps, record
 from .adapters.signals import signals_blocked, start_thread
+from .adapters import export
+from .adapters.history import HistoryFile
 from .adapters.journal import JournalFile, current_boot_id
 from .adapters.state import StateKeeper
 from .adapters.systemd import Notifier, WatchdogPinger
@@ -44,6 +46,7 @@ from .config import DEFAULT_PATH, DRIVERS, Config, state_folder
 from .core.errors import StretchboxError, UsageError
 from .core.frame import Frame, final_frame, safe_to_unplug_frame, splash_frame
 from .core.gestures import A, GestureConfig, Pressed, Released
+from .core.history import csv_text, sessions
 from .core.idle import Idle
 from .core.output import Output
 from .core.routine import Routine
@@ -205,7 +208,19 @@ class UsbImports:
             log.exception("USB import failed")
             problems, changed = [str(exc)], store.current_dir(self.library) != before
         routines, load_problems = store.load_library(self.library)  # never raises: what the device offers now
+        self._export_history(path)
         return ImportDone(self.clock(), report, routines, problems + load_problems, changed)
+
+    def _export_history(self, stick: Path) -> None:
+        """A stick that asks for it (``stretchbox/EXPORT-HISTORY``) gets the history as CSV: staged in the
+        state folder here, written to the stick by the privileged export unit (the service cannot write it)."""
+        if self.state is None or not export.export_requested(stick):
+            return
+        try:
+            export.stage_export(self.state.folder, csv_text(sessions(HistoryFile(self.state.folder).read())))
+            export.start_export(stick.name)
+        except (OSError, ValueError) as exc:
+            log.error("history export to %s: %s", stick, exc)
 
     def apply(self, done: ImportDone) -> None:
         if done.routines:

@@ -100,6 +100,14 @@ def state_folder(config: Config, override: str | os.PathLike | None, environ: Ma
     return Path(config.paths.state)
 
 
+RTCS = ("none", "ds3231")  # clock.rtc: a real-time clock on the I2C bus; install.sh enables its overlay
+
+
+@dataclass(frozen=True)
+class Clock:
+    rtc: str = "none"
+
+
 @dataclass(frozen=True)
 class Config:
     buttons: Buttons = field(default_factory=Buttons)
@@ -114,9 +122,10 @@ class Config:
     extend: float = 15.0  # seconds the extend gesture adds to a hold (0: off)
     halfway: bool = False  # a halfway cue in timed holds of 20 s or more (a routine's cues: wins)
     offer_timeout: float = 60.0  # the resume offer's screen, before idle (the offer stays until a start)
+    clock: Clock = field(default_factory=Clock)
 
 
-SECTIONS = ("schema", "buttons", "buzzer", "display", "idle", "session", "paths", "power")
+SECTIONS = ("schema", "buttons", "buzzer", "display", "idle", "session", "paths", "power", "clock")
 
 
 def _seconds(c: Checker, data: dict, key: str, path: tuple, default: float, low: float, high: float, *,
@@ -277,8 +286,11 @@ def parse_config(data: Any, *, source: str = "") -> tuple[Config, list[Problem]]
         else:
             c.add(("power", "command"), "'command' must be a list of words, like [systemctl, poweroff]")
 
+    k = section("clock", ("rtc",))
+    clock = Clock(rtc=_choice(c, k, "rtc", ("clock",), Clock().rtc, RTCS))
+
     config = Config(buttons, buzzer, display, idle, paths, resume_lead, pause_timeout, command, source or "<defaults>",
-                    extend=extend, halfway=halfway, offer_timeout=offer_timeout)
+                    extend=extend, halfway=halfway, offer_timeout=offer_timeout, clock=clock)
     return config, c.problems
 
 
@@ -293,4 +305,5 @@ def _abs_path(c: Checker, data: dict, key: str, path: tuple, default: str) -> st
     return value
 
 
-__all__ = ["Config", "Buttons", "Buzzer", "Display", "Paths", "state_folder", "config_from_mapping", "parse_config"]
+__all__ = ["Config", "Buttons", "Buzzer", "Clock", "Display", "Paths", "state_folder", "config_from_mapping",
+           "parse_config"]

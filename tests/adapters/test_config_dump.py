@@ -20,6 +20,7 @@ idle: {dim_after: 45s, off_after: 2m, shift_every: 90}
 session: {resume_lead: 5s, pause_timeout: 20m, extend: 30s, halfway: true, offer_timeout: 2m}
 paths: {library: /srv/stretchbox/library, usb_mounts: /media/usb, state: /srv/stretchbox/state}
 power: {command: [sudo, /sbin/poweroff, --no-wall]}
+clock: {rtc: ds3231}
 """
 
 

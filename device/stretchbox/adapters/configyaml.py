@@ -46,6 +46,7 @@ def config_mapping(config) -> dict[str, Any]:
         "session": {key: getattr(config, key) for key in SESSION_KEYS},
         "paths": dataclasses.asdict(config.paths),
         "power": {"command": list(config.power_command)},
+        "clock": dataclasses.asdict(config.clock),
     }
 
 
