@@ -957,6 +957,38 @@ def test_a_crash_restarts_it(container):
     container.wait_journal(r"Scheduled restart job", after=cursor)
 
 
+def test_a_routine_killed_mid_hold_resumes_where_it_was_under_the_unit(container):
+    """SIGKILL mid-hold: systemd restarts the service, which takes its journal up from its StateDirectory
+    (sandboxed as on the Pi) paused at the same stretch and side, less the restart's own time."""
+    from stretchbox.adapters.configfile import load_config
+
+    config = load_config(container.path("/etc/stretchbox/config.yaml"), required=True, pins=False)
+    a = config.buttons.a
+    pid = container.running(fresh=True)
+    container.press(f"{a} low", f"{a} high")  # start: 8 s of prepare, then the left side's 30 s hold
+    journal = container.path("/var/lib/stretchbox/journal.json")
+    wait_until(lambda: journal.exists() and json.loads(journal.read_text())["state"]["phase"] == "hold", 20,
+               "the hold's checkpoint")
+    hold_began = json.loads(journal.read_text())["state"]["t"]  # CLOCK_MONOTONIC: the container shares it
+    time.sleep(4.0)
+    cursor = container.cursor()
+    killed = time.monotonic()
+    container.run("kill", "-KILL", str(pid))
+    found = container.wait_journal(r"resumed \(same boot\): stretch 1 Seated hamstring, side left, hold, "
+                                   r"([\d.]+) s left", after=cursor, timeout=20)
+    restart = time.monotonic() - killed  # an upper bound: the kill to the line seen here
+    at_kill = 30 - (killed - hold_began)
+    assert at_kill - restart - 0.06 <= float(found.group(1)) <= at_kill + 0.06, (found.group(1), at_kill, restart)
+    state = json.loads(journal.read_text())["state"]
+    assert (state["stretch"], state["side"], state["phase"], state["running"]) == (1, "left", "hold", False)
+    container.press(f"{a} low")  # hold A: stop; the session goes to the history, once
+    time.sleep(config.buttons.a_hold + 0.5)
+    container.press(f"{a} high")
+    history = container.path("/var/lib/stretchbox/history.jsonl")
+    wait_until(lambda: history.exists() and '"ended":"stopped"' in history.read_text(), 10, "the history line")
+    assert history.read_text().count('"event":"session"') == 1
+
+
 def shown(entry: dict):
     from tests.bus_frames import decode_gddram
 
