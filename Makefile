@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+STATE  ?= .state
 
 .PHONY: run test lint unit wheel-check bench golden session-doc screens clean
 
@@ -17,9 +18,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install --quiet -e '.[emulator,test]'
 	touch $(STAMP)
 
-## run: the default routine in real time on this machine (terminal display, space = A, n = B, q = quit)
+## run: the default routine in real time on this machine (terminal display, space = A, n = B, q = quit);
+## its history and resume journal are kept in $(STATE) here (on a Pi: /var/lib/stretchbox)
 run: $(STAMP)
-	$(BIN)/stretchbox run $(ARGS)
+	$(BIN)/stretchbox run --state-dir $(STATE) $(ARGS)
 
 ## test: every check: import contracts, the test suite, the installed-wheel smoke test
 test: $(STAMP) lint unit wheel-check

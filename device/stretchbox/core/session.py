@@ -799,7 +799,10 @@ class Session:
         left = max(0.0, self._deadline - t) if running else self._remaining
         assert self.log is not None
         log = self.log.to_dict()
-        log["started"] = self.log.started
+        # unrounded, unlike the history's line: a session restored many times must not lose its rounding each time
+        log.update(started=self.log.started, paused=self.log.paused)
+        for side, entry in zip(self.log.sides, log["sides"]):
+            entry["held"] = side.held
         return Checkpoint(t, {
             "v": JOURNAL_VERSION, "routine": self.routine.name, "hash": self.routine.content_hash(),
             "step": self._i, "stretch": step.stretch + 1, "side": step.side, "phase": str(step.phase),
