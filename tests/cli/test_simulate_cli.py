@@ -227,3 +227,41 @@ def test_frame_outputs_still_draw_every_second_as_recorded(tmp_path, capsys):
                  "--press", "150:ab:3.2", "--press", "155:b", "--press", "170:a:2.2"]) == 0
     capsys.readouterr()
     assert "\n".join(sorted(p.name for p in folder.iterdir())) + "\n" == (GOLDEN_DIR / "frames.out").read_text()
+
+
+OPEN_ROUTINE = """\
+schema: 1
+name: Open and timed
+defaults: {prepare: 5s, switch: 5s, rest: 5s}
+stretches:
+  - {name: Ham, sides: both, hold: open}
+  - {name: Calf, sides: none, hold: 30s}
+"""
+
+
+def test_simulate_json_open_holds_are_null_seconds_ended_by_a_press_and_routine_left_returns(capsys, tmp_path):
+    path = tmp_path / "open.yaml"
+    path.write_text(OPEN_ROUTINE)
+    records = simulate(capsys, str(path), "--press", "40:b", "--press", "60:b")
+    phases = [r for r in records if r["event"] == "phase"]
+    holds = [r for r in phases if r["phase"] == "hold"]
+    assert [(h["side"], h["seconds"], h["routine_left"]) for h in holds] == [
+        ("left", None, None), ("right", None, None), (None, 30, 30)]
+    ended = [r for r in records if r["event"] == "button" and r["action"] == "hold-done"]
+    assert [r["t"] for r in ended] == [40.0, 60.0]
+    assert phases[0]["routine_left"] is None  # an open hold ahead: unknown
+    rest = next(p for p in phases if p["phase"] == "rest")
+    assert rest["t"] == 60.0 and rest["routine_left"] == 5 + 5 + 30
+    assert records[-1]["completed"] == 2 and records[-1]["skipped"] == 0
+
+
+def test_simulate_json_reports_the_extend_tap_and_the_halfway_cue(capsys, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("session: {halfway: true, extend: 20s}\n")
+    records = simulate(capsys, "--config", str(config), "--press", "10:a", "--press", "10.3:a")
+    assert [(r["t"], r["action"]) for r in records if r["event"] == "button"][1:] == [(10.0, "pause"),
+                                                                                        (10.3, "extend")]
+    hold = [r for r in records if r["event"] == "phase" and r["t"] == 10.3][0]
+    assert (hold["phase"], hold["seconds"]) == ("hold", 28 + 20)
+    cues = [(r["t"], r["cue"]) for r in records if r["event"] == "cue"]
+    assert ("extend" in [c for _, c in cues]) and (8 + 15 + 0.3 + 20) in [t for t, c in cues if c == "halfway"]
