@@ -452,6 +452,18 @@ def test_an_open_hold_counts_up_as_m_ss_with_an_arrow_and_no_bar(size, monkeypat
 
 
 @pytest.mark.parametrize("size", SIZES)
+def test_an_open_hold_paused_or_led_in_keeps_its_own_number(size, monkeypatch):
+    """Paused, the time held reads as m:ss as it did; a lead-in's number is a countdown, open hold or not."""
+    drawn = drawn_strings(monkeypatch)
+    Renderer(size).render(dataclass_replace(SCREENS["paused"], seconds=37, open_hold=True))
+    assert "0:37" in [text for text, _ in drawn]
+    drawn.clear()
+    Renderer(size).render(dataclass_replace(SCREENS["lead-in"], open_hold=True))
+    texts = [text for text, _ in drawn]
+    assert "3" in texts and not any("done" in text for text in texts), texts
+
+
+@pytest.mark.parametrize("size", SIZES)
 def test_idle_says_open_for_a_routine_without_a_total(size, monkeypatch):
     drawn = drawn_strings(monkeypatch)
     Renderer(size).render(SCREENS["idle-open-only"])

@@ -169,17 +169,14 @@ class Renderer:
             draw.text((self.size[0] - 1, y + 1 if left else y), count, font=f, fill=1, anchor="ra")
 
     def body(self, draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str | tuple[str, ...], rows: int,
-             elapsed: int, *, max_width: int | None = None, step: int = BODY_STEP) -> int:
-        """A text read whole, in the pixel font: the page of ``rows`` lines that ``elapsed`` falls on.
-
-        Returns how many pages the text takes (1 or more when there is text)."""
+             elapsed: int, *, max_width: int | None = None, step: int = BODY_STEP) -> None:
+        """A text read whole, in the pixel font: the page of ``rows`` lines that ``elapsed`` falls on."""
         f = self.assets.pixel(12)
         x, y = xy
         pages = paginate(text, f, max_width if max_width is not None else self.size[0] - x, rows)
         if pages:
             for i, line in enumerate(pages[page_at(pages, elapsed)]):
                 draw.text((x, y + i * step), line, font=f, fill=1)
-        return len(pages)
 
     def count_up(self, draw: ImageDraw.ImageDraw, x: int, y: int, size: int) -> int:
         """An open hold's mark: an arrow pointing up, beside a number that counts up. Returns its width."""
@@ -264,7 +261,7 @@ class Renderer:
         draw.rectangle((4, 4, 15, 43), fill=1)  # the universal pause sign, big
         draw.rectangle((24, 4, 35, 43), fill=1)
         self.text(draw, (44, 0), frame.title or "PAUSED", 14, max_width=84)
-        self.digits(draw, 127, 17, frame.seconds, 28)
+        self.digits(draw, 127, 17, frame.seconds, 28, clock=frame.open_hold)  # an open hold's time held: m:ss
         self.name_line(draw, frame, 50)
 
     def lead_in(self, image, draw, frame: Frame) -> None:
@@ -317,23 +314,25 @@ class Renderer:
     def compact_hold(self, image, draw, frame: Frame) -> None:
         """The side over the time left (the name when unknown; ``+15`` and the time when extended; "B: done" on
         an open hold, whose m:ss counts up beside an up arrow); the countdown on the right; the icon left of
-        them when it leaves the countdown its room (a m:ss countdown takes it: the name was on the prepare screen)."""
+        them when it leaves the countdown its room (a m:ss countdown takes it; the name was on the prepare
+        screen)."""
         regular, bold = self.font(10, False), self.font(10)
-        plus = f"+{frame.extended}" if frame.extended and not frame.open_hold else ""
-        if frame.open_hold:
+        opened = frame.open_hold and frame.screen == "hold"  # a lead-in's number counts down, open hold or not
+        plus = f"+{frame.extended}" if frame.extended and not opened else ""
+        if opened:
             under = "B: done"
         elif plus:
             under = time_left(frame).removesuffix(" left")  # beside "+15" the short form; dropped if no room
         else:
             under = time_left(frame) or frame.name
         column = max(self.side_width(frame, 11), width(bold, plus) if plus else min(width(regular, under), 48))
-        arrow = 16 if frame.open_hold else 0
-        number = width(self.font(28), countdown_text(frame.seconds, frame.open_hold)) if frame.seconds is not None else 0
+        arrow = 16 if opened else 0
+        number = 0 if frame.seconds is None else width(self.font(28), countdown_text(frame.seconds, opened))
         x = 36 if 36 + column + 2 + arrow + number <= 128 else 0
         if x:
             self.icon(image, frame, (0, 0), 32)
         self.side(draw, frame, x, 0, 11)
-        shown = self.digits(draw, 127, 2, frame.seconds, 28, left=x + column + 2 + arrow, clock=frame.open_hold)
+        shown = self.digits(draw, 127, 2, frame.seconds, 28, left=x + column + 2 + arrow, clock=opened)
         if arrow:
             self.count_up(draw, 127 - shown - arrow, 6, 14)
         room = 128 - shown - arrow - 4 - x
@@ -374,7 +373,7 @@ class Renderer:
         draw.rectangle((15, 2, 22, 29), fill=1)
         self.text(draw, (30, 0), "PAUSED", 12, max_width=60)
         self.text(draw, (30, 18), frame.name, 10, bold=False, max_width=60)
-        self.digits(draw, 127, 2, frame.seconds, 24)
+        self.digits(draw, 127, 2, frame.seconds, 24, clock=frame.open_hold)
 
     def compact_idle(self, image, draw, frame: Frame) -> None:
         self.text(draw, (0, 0), frame.title, 12)

@@ -18,6 +18,7 @@ from PIL import ImageFont
 ELLIPSIS = "…"
 
 
+@lru_cache(maxsize=4096)  # measuring is most of a render's cost, and a panel shows the same strings over and over
 def width(font: ImageFont.FreeTypeFont, text: str) -> int:
     left, _, right, _ = font.getbbox(text) if text else (0, 0, 0, 0)
     return right - min(left, 0)
