@@ -25,6 +25,10 @@ _.compact_idle
 _.compact_done
 _.compact_error
 _.compact_splash
+_.offer
+_.history
+_.compact_offer
+_.compact_history
 
 # core/session.py belongs to the session-table branch (kept off here): _step_start is written and never
 # read, Frame.paused_screen is set there and read by nothing since the renderer stopped using it; both

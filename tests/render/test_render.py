@@ -13,9 +13,13 @@ from stretchbox.render import Renderer
 from stretchbox.render.screens import font
 from stretchbox.render.text import ELLIPSIS, fit, width, wrap
 
+from tests.render.texts import LONGEST_CUE, LONGEST_NAME, LONGEST_WHY, WIDEST_CUE
+
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 NAME = "Seated hamstring"
 CUE = "Sit, one leg long, other foot in. Reach for the toes, top arm overhead."
+WHY = ("The hip flexors lift the knee and swing the leg forward on every step. Running overworks these small "
+       "muscles; tight ones can bring pain to the hip, the knee or the low back.")
 
 SCREENS = {
     "splash": Frame("splash"),
@@ -39,9 +43,41 @@ SCREENS = {
     "error": Frame("error", title="ROUTINE PROBLEM", text="morning.yaml:12: hold of 10 s is under min_hold (20 s)"),
     "message": Frame("message", title="3 ROUTINES IMPORTED", text="from the USB stick"),
     "power-menu": Frame("message", title="POWER OFF?", text="A: yes, power off   B: no", seconds=9),
+    # the coach (#12) and the history (#11): time left, extended and open holds, the why, resume, streaks
+    "prepare-time-left": Frame("prepare", title="NEXT", name=NAME, icon="seated-hamstring", side="left", seconds=8,
+                               index=1, count=6, text=CUE, routine_left=412),
+    "prepare-time-left-page2": Frame("prepare", title="NEXT", name=NAME, icon="seated-hamstring", side="left",
+                                     seconds=4, index=1, count=6, text=CUE, routine_left=408, elapsed=4),
+    "hold-time-left": Frame("hold", title="HOLD", name=NAME, icon="seated-hamstring", side="left", seconds=30,
+                            index=1, count=6, progress=0.25, routine_left=404),
+    "hold-extended": Frame("hold", title="HOLD", name=NAME, icon="seated-hamstring", side="right", seconds=41,
+                           index=1, count=6, progress=0.3, routine_left=389, extended=15),
+    "hold-extended-long": Frame("hold", title="HOLD", name=NAME, icon="seated-hamstring", side="right", seconds=125,
+                                index=1, count=6, progress=0.1, routine_left=1389, extended=90),
+    "hold-open": Frame("hold", title="HOLD", name=NAME, icon="seated-hamstring", side="left", seconds=37, index=1,
+                       count=6, open_hold=True),
+    "hold-open-long": Frame("hold", title="HOLD", name="Wide-leg fold", icon="wide-leg-fold", seconds=754, index=3,
+                            count=6, open_hold=True),
+    "switch-time-left": Frame("switch", title="SWITCH SIDES", name="Calf", icon="calf", side="right", seconds=5,
+                              index=6, count=6, text="Heel down, toes up on a wall. Lean in.", routine_left=35),
+    "rest-why": Frame("rest", title="REST", name="Hip flexor", icon="hip-flexor", side="left", seconds=5, index=1,
+                      count=6, detail="next: Hip flexor", why=WHY, routine_left=301),
+    "offer": Frame("offer", title="RESUME?", name="Hip flexor", side="right", seconds=18,
+                   lines=("A: resume", "B: start over")),
+    "history": Frame("history", title="THIS WEEK", lines=("3 sessions, 21:30", "left 10:15 right 9:40",
+                                                          "shortest: right hip", "2nd week in a row")),
+    "done-streak-weeks": Frame("done", title="DONE", name="Post-run stretches", completed=6, skipped=0, count=6,
+                               duration=428, detail="3rd week in a row"),
+    "done-streak-counts": Frame("done", title="DONE", name="Post-run stretches", completed=5, skipped=1, count=6,
+                                duration=371, detail="12 sessions, 5 since the last import"),
+    "idle-open": Frame("idle", title="Post-run stretches", index=1, count=2, text="press A to start",
+                       detail="6 stretches", duration=250, open_hold=True),
+    "idle-open-only": Frame("idle", title="Hold until done", index=2, count=2, text="press A to start",
+                            detail="3 stretches", duration=0, open_hold=True),
 }
+COACH = tuple(SCREENS)[tuple(SCREENS).index("prepare-time-left"):]
 COMPACT = ("idle", "prepare", "hold-left", "hold-right", "paused", "done", "error", "switch", "rest", "lead-in",
-           "message")
+           "message") + COACH
 
 
 def check_golden(name: str, image: Image.Image, update: bool) -> None:
@@ -122,7 +158,11 @@ def test_every_screen_takes_the_longest_names_without_spilling(size, screen, lon
     w, h = size
     for text, (left, top, right, bottom) in drawn:
         assert left >= 0 and right <= w and bottom <= h + 1, f"{text!r} spills: {(left, top, right, bottom)}"
-    assert any(t.endswith(ELLIPSIS) for t, _ in drawn)  # something had to be shortened, by rule
+    texts = [t for t, _ in drawn]
+    assert not any(long in t for t in texts)  # wider than any line: never drawn whole
+    if size == (128, 32) and (frame.screen in ("hold", "lead-in", "history") or frame.elapsed):
+        return  # the 59:59 countdown takes the name's room; a page of the cue shows in its place; the title is paged
+    assert any(t.endswith(ELLIPSIS) for t in texts)  # something had to be shortened, by rule
 
 
 @settings(max_examples=200, deadline=None)
@@ -351,3 +391,183 @@ def test_a_routines_own_icon_is_read_when_loaded_and_drawn_without_touching_its_
     assert frame.icon == "Mine" and frame.icon_png == routine.stretches[0].icon_png, frame
     generic = dataclass_replace(frame, icon="generic", icon_png=None)
     assert Renderer((128, 64)).render(frame).tobytes() != Renderer((128, 64)).render(generic).tobytes()
+
+
+# ---- the coach's screens: time left, extended and open holds; paged texts, every page golden -------------
+
+def drawn_strings(monkeypatch):
+    """Every string the renderer draws, with its ink box, in order (the real ImageDraw.text draws it too)."""
+    from PIL import ImageDraw
+
+    drawn = []
+    original = ImageDraw.ImageDraw.text
+
+    def recording_text(self, xy, text, *args, **kwargs):
+        drawn.append((text, self.textbbox(xy, text, font=kwargs.get("font"), anchor=kwargs.get("anchor"))))
+        return original(self, xy, text, *args, **kwargs)
+
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text", recording_text)
+    return drawn
+
+
+SIZES = [(128, 64), (128, 32)]
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("screen", ["prepare-time-left", "hold-time-left", "switch-time-left", "rest-why"])
+def test_timing_screens_show_the_routines_time_left_and_nothing_when_it_is_unknown(size, screen, monkeypatch):
+    drawn = drawn_strings(monkeypatch)
+    frame = dataclass_replace(SCREENS[screen], routine_left=252)
+    Renderer(size).render(frame)
+    assert any("4:12" in text for text, _ in drawn), drawn
+    drawn.clear()
+    Renderer(size).render(dataclass_replace(frame, routine_left=None))
+    assert not any("4:12" in text or "left" in text.split() for text, _ in drawn), drawn
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_an_extended_hold_says_by_how_much_next_to_the_countdown(size, monkeypatch):
+    drawn = drawn_strings(monkeypatch)
+    Renderer(size).render(SCREENS["hold-extended"])
+    boxes = dict(drawn)
+    assert "+15" in boxes and "41" in boxes
+    plus, digits = boxes["+15"], boxes["41"]
+    assert plus[2] < digits[0] and plus[1] < digits[3] and digits[1] < plus[3]  # left of it, on the same rows
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_an_open_hold_counts_up_as_m_ss_with_an_arrow_and_no_bar(size, monkeypatch):
+    drawn = drawn_strings(monkeypatch)
+    timed = dataclass_replace(SCREENS["hold-open"], open_hold=False, progress=0.6)
+    opened = dataclass_replace(SCREENS["hold-open"], progress=0.6)  # a progress the session would not send
+    image = Renderer(size).render(opened)
+    texts = [text for text, _ in drawn]
+    assert "0:37" in texts and "37" not in texts and "B: done" in " ".join(texts)
+    if size == (128, 64):
+        assert image.crop((0, 62, 128, 64)).getbbox() is None  # no bar: an open hold has no end to fill up to
+        assert Renderer(size).render(timed).crop((0, 62, 128, 64)).getbbox() is not None
+    drawn.clear()
+    Renderer(size).render(timed)
+    assert "37" in [text for text, _ in drawn]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_an_open_hold_paused_or_led_in_keeps_its_own_number(size, monkeypatch):
+    """Paused, the time held reads as m:ss as it did; a lead-in's number is a countdown, open hold or not."""
+    drawn = drawn_strings(monkeypatch)
+    Renderer(size).render(dataclass_replace(SCREENS["paused"], seconds=37, open_hold=True))
+    assert "0:37" in [text for text, _ in drawn]
+    drawn.clear()
+    Renderer(size).render(dataclass_replace(SCREENS["lead-in"], open_hold=True))
+    texts = [text for text, _ in drawn]
+    assert "3" in texts and not any("done" in text for text in texts), texts
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_idle_says_open_for_a_routine_without_a_total(size, monkeypatch):
+    drawn = drawn_strings(monkeypatch)
+    Renderer(size).render(SCREENS["idle-open-only"])
+    assert any(text.split()[:1] == ["open"] or text.endswith(" open") or " open " in text for text, _ in drawn)
+    assert not any("0:00" in text for text, _ in drawn)
+    drawn.clear()
+    Renderer(size).render(SCREENS["idle-open"])
+    assert any("4:10 + open" in text for text, _ in drawn), drawn
+
+
+HISTORY_LINES = ("4 sessions, 28:40 held", "left 14:10 right 12:30", "Seated hamstring L 2:00 R 1:30",
+                 "Hip flexor L 2:00 R 2:00", "Calf L 1:00 R 1:00", "last: stopped at 3/6")
+PAGED = {  # name -> (frame, the text it must show whole over its pages)
+    "prepare-longest": (Frame("prepare", title="NEXT", name=LONGEST_NAME, icon="seated-hamstring", side="right",
+                              seconds=8, index=12, count=12, text=LONGEST_CUE, routine_left=3599), LONGEST_CUE),
+    "switch-widest-cue": (Frame("switch", title="SWITCH SIDES", name=LONGEST_NAME, icon="calf", side="left",
+                                seconds=15, text=WIDEST_CUE, routine_left=600), WIDEST_CUE),
+    "rest-longest-why": (Frame("rest", title="REST", name=LONGEST_NAME, icon="calf", side="left", seconds=30,
+                               detail=f"next: {LONGEST_NAME}", text=LONGEST_CUE, why=LONGEST_WHY, routine_left=1200),
+                         LONGEST_WHY),
+    "rest-cue-without-why": (Frame("rest", title="REST", name="Calf", icon="calf", side="left", seconds=20,
+                                   detail="next: Calf", text=LONGEST_CUE, routine_left=100), LONGEST_CUE),
+    "history-more-lines": (Frame("history", title="THIS WEEK", lines=HISTORY_LINES), " ".join(HISTORY_LINES)),
+    "offer-longest-name": (Frame("offer", title="RESUME?", name=LONGEST_NAME, side="left", seconds=3599,
+                                 lines=("A: resume", "B: start over")), "A: resume B: start over"),
+    "done-streak-counts": (SCREENS["done-streak-counts"], "12 sessions, 5 since the last import"),
+}
+CYCLE_LIMIT = 600  # seconds: every paged text here comes round again well before
+
+
+def pages(frame: Frame, size) -> tuple[list[tuple[int, Image.Image]], bool]:
+    """The distinct screens ``frame`` shows as its ``elapsed`` runs, each with the first second it shows,
+    in order, up to the first page coming round again; and whether it did."""
+    renderer = Renderer(size)
+    shown: list[tuple[int, Image.Image]] = []
+    last = None
+    for t in range(CYCLE_LIMIT):
+        image = renderer.render(dataclass_replace(frame, elapsed=t))
+        data = image.tobytes()
+        if data != last:
+            if shown and data == shown[0][1].tobytes():
+                return shown, True
+            shown.append((t, image))
+            last = data
+    return shown, False
+
+
+def prefix(size) -> str:
+    return "" if size == (128, 64) else f"{size[0]}x{size[1]}-"
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("name", sorted(PAGED))
+def test_every_page_of_a_paged_text_matches_its_golden_image(name, size, update_golden):
+    shown, cycled = pages(PAGED[name][0], size)
+    stem = f"{prefix(size)}{name}-page"
+    if update_golden:
+        for old in GOLDEN.glob(f"{stem}*.png"):
+            old.unlink()
+    for k, (_, image) in enumerate(shown, 1):
+        check_golden(f"{stem}{k}", image, update_golden)
+    assert len(list(GOLDEN.glob(f"{stem}*.png"))) == len(shown), "stale page images: make golden"
+    assert cycled or len(shown) == 1
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("name", sorted(PAGED))
+def test_every_word_of_a_paged_text_is_on_some_page_and_nothing_spills(name, size, monkeypatch):
+    frame, text = PAGED[name]
+    shown, _ = pages(frame, size)
+    end = shown[-1][0] + 60  # past the last page's start, by more than any page stays
+    drawn = drawn_strings(monkeypatch)
+    for t in range(end):
+        Renderer(size).render(dataclass_replace(frame, elapsed=t))
+    w, h = size
+    for string, (left, top, right, bottom) in drawn:
+        assert left >= 0 and right <= w and bottom <= h + 1, f"{string!r} spills: {(left, top, right, bottom)}"
+    tokens = {token for string, _ in drawn for token in string.split()}
+    if text == WIDEST_CUE:  # one word wider than any line: split between letters (the pager's tests count them)
+        assert len({string for string, _ in drawn if set(string) == {"W"}}) >= 2
+        return
+    missing = [word for word in text.split() if word not in tokens]
+    assert not missing, f"never shown whole: {missing}"
+    assert not any(string.endswith(ELLIPSIS) and string.split()[0] in text.split() for string, _ in drawn
+                   if string.split())
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_page_stays_at_least_three_seconds(size):
+    for name, (frame, _) in PAGED.items():
+        shown, _ = pages(frame, size)
+        starts = [t for t, _ in shown]
+        assert all(b - a >= 3 for a, b in zip(starts, starts[1:])), (name, starts)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("seconds", [None, 30])
+@pytest.mark.parametrize("screen", ["prepare-time-left", "hold-time-left", "hold-extended", "rest-why"])
+def test_the_longest_time_left_is_never_shortened(size, screen, seconds, monkeypatch):
+    """At 128x64 it is always shown; at 128x32 it may give way: to "+15" beside a wide countdown, or to the
+    title beside a countdown of two digits on the prepare screen (usually one: prepare lasts seconds)."""
+    drawn = drawn_strings(monkeypatch)
+    frame = dataclass_replace(SCREENS[screen], routine_left=3599)
+    Renderer(size).render(frame if seconds is None else dataclass_replace(frame, seconds=seconds))
+    assert not any("59" in text and text.endswith(ELLIPSIS) for text, _ in drawn), drawn
+    if size == (128, 64) or (seconds is None and screen != "hold-extended"):
+        assert any("59:59" in text for text, _ in drawn), drawn

@@ -40,6 +40,7 @@ def rendered(tmp_path_factory):
     out = tmp_path_factory.mktemp("screens")
     for args in TOOL.commands(out):
         assert main(args) == 0, args
+    TOOL.draw_frames(out)
     return out
 
 
@@ -47,7 +48,7 @@ def test_the_makefile_runs_the_tool():
     assert "tools/screens.py docs" in (ROOT / "Makefile").read_text()
 
 
-@pytest.mark.parametrize("name", sorted(TOOL.SCREENS))
+@pytest.mark.parametrize("name", sorted(TOOL.SCREENS) + sorted(TOOL.FRAMES))
 def test_the_committed_image_is_what_make_screens_makes(rendered, name):
     new, old = frames(rendered / name), frames(DOCS / name)
     assert len(new) == len(old), f"{name}: {len(new)} frames now, {len(old)} committed: run `make screens`"
@@ -57,3 +58,9 @@ def test_the_committed_image_is_what_make_screens_makes(rendered, name):
     if name.endswith(".gif"):
         with Image.open(rendered / name) as a, Image.open(DOCS / name) as b:
             assert a.info.get("loop") == b.info.get("loop")
+
+
+def test_the_readme_shows_every_image_the_tool_makes():
+    readme = (ROOT / "README.md").read_text()
+    for name in [*TOOL.SCREENS, *TOOL.FRAMES]:
+        assert f"(docs/{name})" in readme, f"docs/{name} is made by `make screens` but not in the README"
