@@ -310,7 +310,7 @@ class SimulationTooLong(StretchboxError, RuntimeError):
 
 
 def simulate(app: App, schedule: list[tuple[float, Callable[[], None]]], inbox: queue.Queue,
-             clock: SimClock, *, max_steps: int = 1_000_000) -> None:
+             clock: SimClock, *, max_steps: int = 1_000_000, until: float | None = None) -> None:
     """Run the app on simulated time until nothing more can happen.
 
     ``schedule`` holds (time, action) pairs: an action drives a (mock) pin or
@@ -319,15 +319,19 @@ def simulate(app: App, schedule: list[tuple[float, Callable[[], None]]], inbox: 
     milliseconds, through exactly the code the device runs. It ends when no
     action is left and the app has settled (a routine done or never started,
     the last cue played): the idle panel would only dim and shift from there.
+    With ``until`` it runs to that time instead, settled or not, waking at every
+    deadline the device loop would (the panel's upkeep too).
     Without frames (``App.frames``) the steps are the events, not the seconds.
     """
     pending = sorted(schedule, key=lambda x: x[0])
     for _ in range(max_steps):
         while not inbox.empty():
             app.step(inbox.get_nowait())
-        if not pending and app.settled():
+        if until is None and not pending and app.settled():
             return
         deadline = app.next_deadline()
+        if until is not None and deadline is not None and deadline > until:
+            deadline = None
         next_t = pending[0][0] if pending else None
         if deadline is not None and (next_t is None or deadline < next_t):
             app.step(Tick(clock.advance(deadline)))
@@ -336,6 +340,8 @@ def simulate(app: App, schedule: list[tuple[float, Callable[[], None]]], inbox: 
             clock.advance(t)
             action()
         else:
+            if until is not None:
+                clock.advance(until)
             return
     raise SimulationTooLong(f"simulation did not finish within {max_steps:,} steps (at {clock.now:g} s)")
 

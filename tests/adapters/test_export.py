@@ -49,7 +49,7 @@ def test_staging_replaces_the_csv_atomically_and_leaves_no_temporary_file(tmp_pa
     state.mkdir()
     first = stage_export(state, "date,routine\r\n2026-11-20,Hips\r\n")
     assert first == state / STAGED and first.read_bytes() == b"date,routine\r\n2026-11-20,Hips\r\n"
-    (first.parent / (EXPORT_NAME + ".tmp")).write_text("left by a power cut")
+    (first.parent / f".{EXPORT_NAME}.tmp").write_text("left by a power cut")  # files.replace_durably's temp name
     inode = os.stat(first).st_ino
     second = stage_export(state, "date,routine\r\n2026-11-25,Calves \u00e9\r\n")
     assert second.read_bytes() == "date,routine\r\n2026-11-25,Calves \u00e9\r\n".encode()

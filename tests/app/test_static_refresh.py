@@ -21,10 +21,9 @@ from stretchbox.adapters import partial
 from stretchbox.adapters.display import RetryingSerial
 from stretchbox.adapters.panel import PanelOutput
 from stretchbox.adapters.routines import load_builtin
-from stretchbox.app import build
+from stretchbox.app import build, simulate
 from stretchbox.config import Config
 from stretchbox.core.idle import IdleConfig
-from stretchbox.core.session import Tick
 from stretchbox.platform import Platform, SimClock
 from stretchbox.render import Renderer
 from tests.doubles.i2c_bus import gddram, install, one_panel
@@ -60,30 +59,11 @@ def paused_run(monkeypatch, chip: str, until: float, driver_clock=None):
         a = factory.pin("GPIO17")
         actions = [(0.0, a.drive_low), (0.0, a.drive_high), (PAUSE_AT, a.drive_low), (PAUSE_AT, a.drive_high),
                    (CORRUPT_AT, lambda: panel.ram[3].__setitem__(slice(0, 64), bytes(range(64))))]
-        run_until(device.app, actions, inbox, clock, until)
+        simulate(device.app, actions, inbox, clock, until=until)
     finally:
         factory.reset()
     assert device.app.session.state == "paused" and panel.lit
     return panel, steps, gddram(shown[-1]), device
-
-
-def run_until(app, actions, inbox, clock, until: float) -> None:
-    """The device loop on simulated time: step at each event, else at ``app.next_deadline()`` (as
-    ``run_loop`` waits for it), to ``until``; ``actions`` (time, callable) drive the mock pins."""
-    pending = sorted(actions, key=lambda x: x[0])
-    while True:
-        while not inbox.empty():
-            app.step(inbox.get_nowait())
-        deadline = app.next_deadline()
-        if deadline is not None and deadline <= until and (not pending or deadline < pending[0][0]):
-            app.step(Tick(clock.advance(deadline)))
-        elif pending:
-            t, action = pending.pop(0)
-            clock.advance(t)
-            action()
-        else:
-            clock.advance(until)
-            return
 
 
 def first_right(panel, picture: bytes, since: float) -> float | None:

@@ -15,11 +15,11 @@ import os
 import re
 import subprocess
 import threading
-from contextlib import suppress
 from pathlib import Path
 
 from .library.importer import FOLDER_NAME
-from .library.store import fold, fsync_dir, write_durable
+from .files import replace_durably
+from .library.store import fold
 from .signals import start_thread
 
 log = logging.getLogger(__name__)
@@ -57,12 +57,7 @@ def stage_export(state_folder: Path, csv_text: str) -> Path:
     """
     path = state_folder / STAGED
     path.parent.mkdir(mode=0o750, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with suppress(FileNotFoundError):
-        os.unlink(tmp)  # left by a power cut during an earlier staging
-    write_durable(tmp, csv_text.encode("utf-8"))
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+    replace_durably(path, csv_text.encode("utf-8"), 0o644)
     return path
 
 

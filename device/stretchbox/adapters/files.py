@@ -8,12 +8,18 @@ a second output line); both come out escaped, on one line.
 ``read_regular(path, limit)`` reads a regular file and nothing else: a FIFO, a
 socket, a device or a folder named like a routine never blocks the reader and
 never gets read; a file larger than ``limit`` is not read at all.
+
+And the device's own files, written to survive a power cut: ``write_durable``
+(a new file, fsynced), ``fsync_dir`` (a name made, renamed or removed in a
+folder), ``replace_durably`` (a file replaced whole: the old or the new, never half).
 """
 
 from __future__ import annotations
 
 import os
 import stat
+from contextlib import suppress
+from pathlib import Path
 
 from ..core.text import printable
 
@@ -99,3 +105,35 @@ def read_regular(path: str | os.PathLike, limit: int, *, follow_symlinks: bool =
         return max(st.st_size, total), b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def fsync_dir(path: str | os.PathLike) -> None:
+    """Make a name made, renamed or removed in the folder ``path`` survive a power cut."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_durable(path: str | os.PathLike, data: bytes, mode: int = 0o644) -> None:
+    """Create ``path`` (it must not exist), write everything, fsync."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def replace_durably(path: Path, data: bytes, mode: int = 0o640) -> None:
+    """Replace ``path`` whole: a temp file beside it (one a power cut left is dropped first), fsync,
+    rename over ``path``, fsync of the folder. After a power cut it holds the old data or the new."""
+    temp = path.with_name(f".{path.name}.tmp")
+    with suppress(FileNotFoundError):
+        os.unlink(temp)
+    write_durable(temp, data, mode)
+    os.replace(temp, path)
+    fsync_dir(path.parent)

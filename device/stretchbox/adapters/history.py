@@ -19,8 +19,7 @@ import stat
 from pathlib import Path
 
 from ..core.history import Entry, entry_from_dict
-from .files import display_path
-from .journal import fsync_folder
+from .files import display_path, fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +63,7 @@ class HistoryFile:
             if fd >= 0:
                 os.close(fd)
         if size == 0:  # a new file (or a rotation): its name must survive a power cut too
-            fsync_folder(self.folder)
+            fsync_dir(self.folder)
 
     def _open(self) -> int:
         return os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o640)

@@ -19,7 +19,7 @@ import logging
 import os
 from pathlib import Path
 
-from .files import display_path, read_regular
+from .files import display_path, fsync_dir, read_regular, replace_durably
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +37,6 @@ def current_boot_id(path: Path = BOOT_ID) -> str | None:
         return None
 
 
-def fsync_folder(folder: Path) -> None:
-    """Make a new, renamed or removed name in ``folder`` survive a power cut."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class JournalFile:
     """The journal in ``folder`` (the state folder), for the boot ``boot`` (default: this one)."""
 
@@ -60,17 +51,7 @@ class JournalFile:
         data = json.dumps({"v": JOURNAL_VERSION, "boot": self.boot, "state": state}, ensure_ascii=False,
                           allow_nan=False, separators=(",", ":")).encode()
         self.folder.mkdir(parents=True, exist_ok=True)
-        temp = self.folder / f".{NAME}.tmp"
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, 0o640)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, self.path)
-        fsync_folder(self.folder)
+        replace_durably(self.path, data)
         self.writes += 1
 
     def read(self) -> dict | None:
@@ -107,4 +88,4 @@ class JournalFile:
             self.path.unlink()
         except FileNotFoundError:
             return
-        fsync_folder(self.folder)
+        fsync_dir(self.folder)

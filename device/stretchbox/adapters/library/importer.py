@@ -77,9 +77,10 @@ from ..icons import BUILTIN_ICONS, check_icon
 from ..routines import is_routine_name, load_builtin, load_routine, routine_files
 from ..yamlfile import MAX_FILE_BYTES, FileError, FileProblem, load
 from .report import NOTHING_VALID, STICK_GONE, ImportedRoutine, ImportReport, write_stick_report
+from ..files import fsync_dir, write_durable
 from .store import (
-    MANIFEST, adopt_plain_folder, cleanup, current_dir, fold, fsync_dir, is_current, lock, made_by_device,
-    manifest_bytes, numbered, switch_link, versions_dir, write_durable,
+    MANIFEST, adopt_plain_folder, cleanup, current_dir, fold, is_current, lock, made_by_device,
+    manifest_bytes, numbered, switch_link, versions_dir,
 )
 
 FOLDER_NAME = "stretchbox"

@@ -24,7 +24,8 @@ from pathlib import Path
 from ...core.text import printable
 from ..files import display_path
 from ..yamlfile import FileProblem
-from .store import KeptFile, fold, fsync_dir, write_durable
+from ..files import fsync_dir, write_durable
+from .store import KeptFile, fold
 
 REPORT_NAME = "IMPORT-REPORT.txt"
 STICK_GONE = "stick removed or unreadable"
