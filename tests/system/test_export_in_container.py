@@ -28,12 +28,9 @@ What could not be run here, and why:
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -43,7 +40,7 @@ from pathlib import Path
 import pytest
 
 from stretchbox.adapters.export import EXPORT_NAME, REQUEST_FILE, STAGED, UNIT
-from tests.system.test_unit_in_container import Container, leader_of, mount_table, wait_until, why_not
+from tests.system.test_unit_in_container import Container, booted, mount_table, wait_until, why_not
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL = ROOT / "systemd" / "install.sh"
@@ -199,28 +196,9 @@ def _boot(base: Path, images: dict[str, Path], loops: dict[str, str]):
             f"--bind-ro={fixtures}:{PROBE_DIR}",
             *(f"--bind={loop}" for loop in loops.values()),
             "-b", "systemd.firstboot=off"]
-    console = base / "console.log"
-    with open(console, "w") as out:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"})
-    leader = None
-    try:
-        leader = wait_until(lambda: proc.poll() is None and leader_of(proc.pid) or proc.poll() is not None,
-                            30, "the container's PID 1")
-        assert proc.poll() is None, console.read_text()
-        box = Container(proc, leader, console, state, fixtures)
+    with booted(argv, base / "console.log", state, fixtures) as box:
         box.images, box.loops, box.rules_dir = images, loops, root / "etc/polkit-1/rules.d"
-
-        def booted():
-            result = box.run("systemctl", "is-system-running", check=False).stdout.strip()
-            return result in ("running", "degraded") and result
-        wait_until(booted, 60, "the container's boot")
         yield box
-    finally:
-        if proc.poll() is None:
-            if leader:
-                os.kill(leader, signal.SIGKILL)
-            proc.wait(timeout=15)
 
 
 def as_user(box: Container, user: str, *argv: str) -> subprocess.CompletedProcess:

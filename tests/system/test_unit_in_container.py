@@ -134,6 +134,7 @@ What could not be run here, and how it was checked instead:
 from __future__ import annotations
 
 import fnmatch
+import contextlib
 import json
 import os
 import re
@@ -671,6 +672,17 @@ def container(tmp_path_factory):
             f"--bind-ro={root}:{INSTALLED}",
             f"--bind={edges}:{EDGES}",
             "-b", "systemd.firstboot=off", "systemd.log_level=debug"]
+    with booted(argv, console, state, fixtures) as box:
+        box.gpiochip_major, box.journal_dir = gpiochip_major, journal_dir
+        box.rules_dir = root / "etc/polkit-1/rules.d"
+        box.edges, box.splash = edges, wanted[0]
+        yield box
+
+
+@contextlib.contextmanager
+def booted(argv: list[str], console: Path, state: Path, fixtures: Path):
+    """Run the ``systemd-nspawn ... -b`` command ``argv`` (its console to ``console``): the Container once its
+    systemd is up (running, or degraded); afterwards its PID 1 is killed, and with it the whole container."""
     env = {**os.environ, "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"}
     with open(console, "w") as out:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -680,14 +692,11 @@ def container(tmp_path_factory):
                             30, "the container's PID 1")
         assert proc.poll() is None, console.read_text()
         box = Container(proc, leader, console, state, fixtures)
-        box.gpiochip_major, box.journal_dir = gpiochip_major, journal_dir
-        box.rules_dir = root / "etc/polkit-1/rules.d"
-        box.edges, box.splash = edges, wanted[0]
 
-        def booted():
+        def up():
             result = box.run("systemctl", "is-system-running", check=False).stdout.strip()
             return result in ("running", "degraded") and result
-        wait_until(booted, 60, "the container's boot")
+        wait_until(up, 60, "the container's boot")
         yield box
     finally:
         if proc.poll() is None:
