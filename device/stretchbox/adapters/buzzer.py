@@ -2,8 +2,12 @@
 
 No ``beep()`` threads: a pattern is a list of (seconds, tone) steps, and the
 loop's next deadline includes the end of the current step, so patterns run on
-the simulated clock exactly as on the device. One table holds every pattern;
-each cue is distinct so it can be learnt without looking.
+the simulated clock exactly as on the device. One table holds every pattern.
+
+The default buzzer is active (on/off only): pitch is lost, so every cue must be
+told apart by its rhythm alone, as an ear hears it: the number of beeps and
+each one a tick, short or long (long = 3 x short, Morse's 1:3), never 100 ms
+against 250 ms. A passive buzzer adds pitch on top (rising towards the right).
 """
 
 from __future__ import annotations
@@ -18,20 +22,44 @@ from ..core.session import Cue, Effect
 
 log = logging.getLogger(__name__)
 
-Step = tuple[float, float | None]  # (seconds, tone in Hz or None for silence)
-LOW, MID, HIGH, TOP = 880.0, 1320.0, 1760.0, 2640.0
+Step = tuple[float, float | None]  # (seconds, tone as a multiple of the base pitch, or None for silence)
 
-# THE table. A passive (tonal) buzzer plays the pitches; an active one only on/off.
+# The rhythm's units, seconds. Each beep's edges may move by ~25 ms (the loop wakes late, lgpio's
+# software PWM), so neighbouring classes stay more than 2 x 25 ms apart at every boundary:
+# a tick (<60 ms, a click) against a short (4x), a short against a long (3x), and a gap inside a
+# cue (still two beeps after 50 ms of jitter) against the longer silence between two cues.
+TICK, SHORT, LONG = 0.05, 0.20, 0.60
+GAP = 0.15  # between the beeps of one cue
+CUE_GAP = 3 * GAP  # at least this silence before a cue queued behind another (Morse: a letter's gap)
+
+# Tones, as multiples of the base pitch (TONAL_MID):
+# a major third down and up, and a fifth up for the ticks.
+LOW, MID, HIGH, TOP = 0.8, 1.0, 1.25, 1.5
+TONAL_MID = 880.0  # Hz, A5: the passive buzzer's base pitch (a TonalBuzzer from A3 to A7)
+
+
+def _beeps(*beeps: tuple[float, float]) -> tuple[Step, ...]:
+    """(length, tone) beeps with a GAP of silence between them."""
+    steps: list[Step] = []
+    for length, tone in beeps:
+        steps += [(GAP, None)] if steps else []
+        steps.append((length, tone))
+    return tuple(steps)
+
+
+# THE table. On an active buzzer only the rhythm is heard (the comment); a passive one adds the tones.
 PATTERNS: dict[str, tuple[Step, ...]] = {
-    "prepare": ((0.10, MID),),                                              # one short
-    "go": ((0.25, HIGH),),                                                  # one medium: hold now
-    "countdown": ((0.04, TOP),),                                            # a tick
-    "switch-side:right": ((0.12, MID), (0.10, None), (0.12, HIGH)),         # two short, rising
-    "switch-side:left": ((0.12, HIGH), (0.10, None), (0.12, MID)),          # two short, falling
-    "next-stretch": ((0.60, MID),),                                         # one long
-    "paused": ((0.30, MID), (0.10, None), (0.08, LOW)),                     # long then short, falling
-    "resumed": ((0.08, LOW), (0.08, None), (0.08, MID), (0.08, None), (0.08, HIGH)),  # three quick, rising
-    "done": ((0.50, HIGH), (0.15, None), (0.15, HIGH), (0.15, None), (0.50, HIGH)),  # long-short-long
+    "prepare": _beeps((SHORT, MID)),                                        # short
+    "go": _beeps((LONG, HIGH)),                                             # long: hold now
+    "switch-side:right": _beeps((SHORT, MID), (LONG, HIGH)),                # short long, rising
+    "switch-side:left": _beeps((LONG, HIGH), (SHORT, MID)),                 # long short, falling
+    "countdown": _beeps((TICK, TOP)),                                       # tick, once a second
+    "halfway": _beeps((TICK, TOP), (TICK, TOP)),                            # tick tick
+    "extend": _beeps((SHORT, MID), (SHORT, MID), (LONG, HIGH)),             # short short long: more time
+    "next-stretch": _beeps((SHORT, LOW), (SHORT, MID), (SHORT, HIGH)),      # short short short, rising
+    "paused": _beeps((LONG, MID), (LONG, LOW)),                             # long long, falling
+    "resumed": _beeps((SHORT, LOW), (SHORT, HIGH)),                         # short short, rising
+    "done": _beeps((LONG, HIGH), (SHORT, HIGH), (LONG, TOP)),               # long short long
 }
 # Every cue the table plays, in its order (switch-side once): the core's CUE_NAMES, as heard.
 CUES = tuple(dict.fromkeys(name.split(":")[0] for name in PATTERNS))
@@ -44,7 +72,7 @@ def pattern_for(cue: Cue, overrides: dict[str, tuple[int, ...] | None] | None = 
         custom = overrides[cue.cue]
         if custom is None:
             return ()
-        base = PATTERNS.get(cue.cue) or PATTERNS.get(f"{cue.cue}:right") or ((0.1, MID),)
+        base = PATTERNS.get(cue.cue) or PATTERNS.get(f"{cue.cue}:right") or ((SHORT, MID),)
         tone = base[0][1] or MID
         return tuple((ms / 1000.0, tone if i % 2 == 0 else None) for i, ms in enumerate(custom))
     if cue.cue == "switch-side":
@@ -66,6 +94,8 @@ class BuzzerOutput(Output):
     None; ``vibration`` an optional ``OutputDevice`` that mirrors it (also in
     quiet mode, which only silences the buzzer). ``on_pin(t, pin, state)``
     hears every change of an output pin, for the simulation's timeline.
+    A cue queued behind another starts CUE_GAP after it ends, so the ear
+    hears two cues, not one run of beeps.
     """
 
     MAX_QUEUE = 4
@@ -118,7 +148,7 @@ class BuzzerOutput(Output):
                     continue
             if self._playing is None and self._queue and self._queue[0][0] <= now:
                 start, steps = self._queue.popleft()
-                start = max(start, self._last_change)  # queued behind the pattern before it
+                start = max(start, self._last_change + CUE_GAP)  # queued behind the pattern before it
                 self._playing = _Playing(steps, 0, start + steps[0][0])
                 self._apply(steps[0][1], start)
                 continue
@@ -133,7 +163,7 @@ class BuzzerOutput(Output):
                 elif hasattr(self.buzzer, "play"):
                     from gpiozero.tones import Tone
 
-                    self.buzzer.play(Tone(frequency=tone))
+                    self.buzzer.play(Tone(frequency=tone * TONAL_MID))
                 else:
                     self.buzzer.on()
             except Exception:  # a GPIO fault must never stop the timer
@@ -178,7 +208,7 @@ def sound_devices(buzzer, pin_factory) -> tuple[object | None, object | None]:
     sound = None
     if buzzer.kind == "active":
         sound = Buzzer(buzzer.pin, pin_factory=pin_factory)
-    elif buzzer.kind == "passive":  # A3..A7 around A5: the patterns' pitches, loud on a piezo
-        sound = TonalBuzzer(buzzer.pin, mid_tone=Tone("A5"), octaves=2, pin_factory=pin_factory)
+    elif buzzer.kind == "passive":  # A3..A7 around A5: the patterns' pitches
+        sound = TonalBuzzer(buzzer.pin, mid_tone=Tone(frequency=TONAL_MID), octaves=2, pin_factory=pin_factory)
     motor = DigitalOutputDevice(buzzer.vibration_pin, pin_factory=pin_factory) if buzzer.vibration_pin else None
     return sound, motor
