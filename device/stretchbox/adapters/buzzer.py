@@ -54,12 +54,12 @@ PATTERNS: dict[str, tuple[Step, ...]] = {
     "switch-side:right": _beeps((SHORT, MID), (LONG, HIGH)),                # short long, rising
     "switch-side:left": _beeps((LONG, HIGH), (SHORT, MID)),                 # long short, falling
     "countdown": _beeps((TICK, TOP)),                                       # tick, once a second
-    "halfway": _beeps((TICK, TOP), (TICK, TOP)),                            # tick tick
-    "extend": _beeps((SHORT, MID), (SHORT, MID), (LONG, HIGH)),             # short short long: more time
     "next-stretch": _beeps((SHORT, LOW), (SHORT, MID), (SHORT, HIGH)),      # short short short, rising
     "paused": _beeps((LONG, MID), (LONG, LOW)),                             # long long, falling
     "resumed": _beeps((SHORT, LOW), (SHORT, HIGH)),                         # short short, rising
     "done": _beeps((LONG, HIGH), (SHORT, HIGH), (LONG, TOP)),               # long short long
+    "halfway": _beeps((TICK, TOP), (TICK, TOP)),                            # tick tick
+    "extend": _beeps((SHORT, MID), (SHORT, MID), (LONG, HIGH)),             # short short long: more time
 }
 # Every cue the table plays, in its order (switch-side once): the core's CUE_NAMES, as heard.
 CUES = tuple(dict.fromkeys(name.split(":")[0] for name in PATTERNS))

@@ -173,12 +173,12 @@ CUES: dict[str, str] = {  # each name, and when the device sounds it
     "go": "a hold starts",
     "switch-side": "it is time to change sides",
     "countdown": "each of the last seconds of a hold ticks by",
-    "halfway": "a long timed hold is half over",
-    "extend": "seconds were added to the hold in progress",
     "next-stretch": "the next stretch is being prepared",
     "paused": "the routine is paused",
     "resumed": "the routine goes on after a pause",
     "done": "the routine is over",
+    "halfway": "a timed hold of 20 s or more is half done (off unless the routine or the config turns it on)",
+    "extend": "the hold in progress was made longer with the extend gesture",
 }
 
 TOP_FIELDS: dict[str, Field] = {
