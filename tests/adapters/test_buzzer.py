@@ -3,12 +3,12 @@
 import json
 
 import pytest
-from gpiozero import Buzzer, DigitalOutputDevice, TonalBuzzer
+from gpiozero import Buzzer, DigitalOutputDevice
 from gpiozero.pins.mock import MockFactory, MockPWMPin
-from gpiozero.tones import Tone
 
-from stretchbox.adapters.buzzer import CUE_GAP, CUES, BuzzerOutput, pattern_for
+from stretchbox.adapters.buzzer import CUE_GAP, CUES, PATTERNS, BuzzerOutput, duty_for, pattern_for, sound_devices
 from stretchbox.cli import main
+from stretchbox.config import Buzzer as BuzzerConfig
 from stretchbox.core.routine import CUE_NAMES
 from stretchbox.core.session import Cue
 
@@ -49,22 +49,50 @@ def test_cues_that_overlap_queue_behind_each_other_with_a_silence_between(factor
     assert CUE_GAP == 1.5 - 1.05
 
 
-def test_tonal_buzzer_rises_to_the_right_and_falls_to_the_left(factory):
-    tonal = TonalBuzzer("GPIO18", mid_tone=Tone("A5"), octaves=2, pin_factory=factory)
-    out = BuzzerOutput(tonal)
+def passive(factory, **config):
+    """A passive buzzer as the device builds it from its config, on MockFactory's PWM pins."""
+    sound, _ = sound_devices(BuzzerConfig(kind="passive", pin="GPIO18", **config), factory)
+    return sound
 
-    def tones(side):
-        heard = []
-        out.effects([Cue(0.0 if side == "right" else 5.0, "switch-side", side)], 0.0 if side == "right" else 5.0)
-        heard.append(tonal.tone)
-        while (d := out.next_deadline()) is not None:
-            out.advance(d)
-            heard.append(tonal.tone)
-        return [t.frequency for t in heard if t is not None]
 
-    right, left = tones("right"), tones("left")
-    assert len(right) == 2 and right[0] < right[1]
-    assert len(left) == 2 and left[0] > left[1]
+def heard(factory, out, cue):
+    """(frequency, duty) at each step of one cue, read off the PWM pin; silences left out."""
+    pin, tones = factory.pin("GPIO18"), []
+    out.effects([cue], cue.t)
+    tones.append((pin.frequency, pin.state))
+    while (d := out.next_deadline()) is not None:
+        out.advance(d)
+        tones.append((pin.frequency, pin.state))
+    return [(round(f, 3), duty) for f, duty in tones if duty]
+
+
+def test_a_passive_buzzer_rises_to_the_right_and_falls_to_the_left(factory):
+    out = BuzzerOutput(passive(factory))
+    right, left = heard(factory, out, Cue(0.0, "switch-side", "right")), heard(factory, out, Cue(5.0, "switch-side", "left"))
+    assert len(right) == 2 and right[0][0] < right[1][0]
+    assert len(left) == 2 and left[0][0] > left[1][0]
+
+
+@pytest.mark.parametrize("pitch, volume", [(2700, 100), (2000, 50), (4000, 10), (6000, 1)])
+def test_a_passive_buzzers_tones_are_the_tables_multiples_of_its_pitch_at_its_volumes_duty(factory, pitch, volume):
+    out = BuzzerOutput(passive(factory, pitch=pitch, volume=volume))
+    for name, steps in PATTERNS.items():
+        cue, _, side = name.partition(":")
+        expected = [(round(pitch * tone, 3), duty_for(volume)) for _, tone in steps if tone is not None]
+        assert heard(factory, out, Cue(100.0 * len(name), cue, side or None)) == expected
+    assert factory.pin("GPIO18").state == 0
+    assert 0 < duty_for(volume) <= 0.5
+
+
+def test_a_louder_volume_is_a_duty_nearer_half_and_zero_is_silent(factory):
+    duties = [duty_for(v) for v in range(0, 101)]
+    assert duties == sorted(duties) and duties[0] == 0 and duties[-1] == 0.5
+    assert all(d > 0 and round(d * 100, 9).is_integer() for d in duties[1:])  # lgpio's duty: whole percent
+    changes = []
+    out = BuzzerOutput(passive(factory, volume=0), on_pin=lambda t, pin, s: changes.append(s))
+    out.effects([Cue(0.0, "go")], 0.0)
+    run(out, 5)
+    assert 1 not in changes and all(state == 0 for _, state in factory.pin("GPIO18").states)
 
 
 def test_quiet_mode_silences_the_buzzer_but_the_motor_still_mirrors(factory):

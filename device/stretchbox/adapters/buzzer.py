@@ -22,7 +22,7 @@ from ..core.session import Cue, Effect
 
 log = logging.getLogger(__name__)
 
-Step = tuple[float, float | None]  # (seconds, tone as a multiple of the base pitch, or None for silence)
+Step = tuple[float, float | None]  # (seconds, tone as a multiple of buzzer.pitch, or None for silence)
 
 # The rhythm's units, seconds. Each beep's edges may move by ~25 ms (the loop wakes late, lgpio's
 # software PWM), so neighbouring classes stay more than 2 x 25 ms apart at every boundary:
@@ -32,10 +32,11 @@ TICK, SHORT, LONG = 0.05, 0.20, 0.60
 GAP = 0.15  # between the beeps of one cue
 CUE_GAP = 3 * GAP  # at least this silence before a cue queued behind another (Morse: a letter's gap)
 
-# Tones, as multiples of the base pitch (TONAL_MID):
+# Tones, as multiples of the base pitch (buzzer.pitch, near the piezo's resonance, where it is loudest):
 # a major third down and up, and a fifth up for the ticks.
 LOW, MID, HIGH, TOP = 0.8, 1.0, 1.25, 1.5
-TONAL_MID = 880.0  # Hz, A5: the passive buzzer's base pitch (a TonalBuzzer from A3 to A7)
+# The highest PWM frequency the Pi's pin factory plays: lgpio's tx_pwm takes 0.1-10000 Hz.
+PWM_MAX_HZ = 10_000
 
 
 def _beeps(*beeps: tuple[float, float]) -> tuple[Step, ...]:
@@ -90,7 +91,7 @@ class _Playing:
 class BuzzerOutput(Output):
     """An App output that plays cue patterns on gpiozero devices.
 
-    ``buzzer`` is a gpiozero ``Buzzer`` (active), ``TonalBuzzer`` (passive) or
+    ``buzzer`` is a gpiozero ``Buzzer`` (active), a ``PassiveBuzzer`` or
     None; ``vibration`` an optional ``OutputDevice`` that mirrors it (also in
     quiet mode, which only silences the buzzer). ``on_pin(t, pin, state)``
     hears every change of an output pin, for the simulation's timeline.
@@ -161,9 +162,7 @@ class BuzzerOutput(Output):
                 if tone is None:
                     self.buzzer.stop() if hasattr(self.buzzer, "stop") else self.buzzer.off()
                 elif hasattr(self.buzzer, "play"):
-                    from gpiozero.tones import Tone
-
-                    self.buzzer.play(Tone(frequency=tone * TONAL_MID))
+                    self.buzzer.play(tone)
                 else:
                     self.buzzer.on()
             except Exception:  # a GPIO fault must never stop the timer
@@ -177,7 +176,7 @@ class BuzzerOutput(Output):
             self._report(t, self.vibration)
 
     def _report(self, t: float, device) -> None:
-        # a TonalBuzzer is a composite device: its pin is its PWM output's
+        # a PassiveBuzzer is not a gpiozero device: its pin is its PWM output's
         pin = getattr(getattr(device, "pwm_device", device), "pin", None)
         if pin is None:
             return
@@ -195,20 +194,64 @@ class BuzzerOutput(Output):
         for device in (self.buzzer, self.vibration):
             if device is not None:
                 try:
-                    device.stop() if hasattr(device, "stop") else device.off()  # TonalBuzzer has no off()
+                    device.stop() if hasattr(device, "stop") else device.off()
                 except Exception:
                     log.exception("could not switch an output off")
 
 
+class PassiveBuzzer:
+    """A passive piezo on a PWM pin: each tone a multiple of ``pitch`` Hz, loudness the PWM duty.
+
+    gpiozero's TonalBuzzer always plays at 50 % duty (and only within its octaves), so this drives
+    its own ``PWMOutputDevice``: ``frequency`` per tone, ``value`` = the duty for ``volume``.
+    """
+
+    def __init__(self, pwm_device, *, pitch: float, volume: int):
+        self.pwm_device = pwm_device
+        self.pitch = pitch
+        self.duty = duty_for(volume)
+
+    def play(self, tone: float) -> None:
+        """Sound ``tone`` x the base pitch (the frequency first: no click at the old one)."""
+        self.pwm_device.frequency = self.pitch * tone
+        self.pwm_device.value = self.duty
+
+    def stop(self) -> None:
+        self.pwm_device.value = 0
+
+    def close(self) -> None:
+        self.pwm_device.close()
+
+
+def duty_for(volume: int) -> float:
+    """The PWM duty for ``volume`` (0-100 %): 100 % is a square wave's loudest, 50 % duty.
+
+    A square wave's fundamental grows with the duty up to 50 % and shrinks past it (20 % and 80 %
+    sound the same), so the volume spans 0-50 % duty; lgpio sets the duty in whole percent, so it
+    is rounded to one, never to 0 % unless the volume is 0.
+
+    >>> duty_for(100), duty_for(50), duty_for(1), duty_for(0)
+    (0.5, 0.25, 0.01, 0.0)
+    """
+    if volume <= 0:
+        return 0.0
+    return max(1, round(volume / 2)) / 100
+
+
+def highest_tone(pitch: float) -> float:
+    """The highest frequency the table plays over base ``pitch``, in Hz."""
+    return pitch * max(tone for steps in PATTERNS.values() for _, tone in steps if tone is not None)
+
+
 def sound_devices(buzzer, pin_factory) -> tuple[object | None, object | None]:
-    """The configured buzzer (active: Buzzer, passive: TonalBuzzer) and optional vibration motor."""
-    from gpiozero import Buzzer, DigitalOutputDevice, TonalBuzzer
-    from gpiozero.tones import Tone
+    """The configured buzzer (active: Buzzer, passive: PassiveBuzzer) and optional vibration motor."""
+    from gpiozero import Buzzer, DigitalOutputDevice, PWMOutputDevice
 
     sound = None
     if buzzer.kind == "active":
         sound = Buzzer(buzzer.pin, pin_factory=pin_factory)
-    elif buzzer.kind == "passive":  # A3..A7 around A5: the patterns' pitches
-        sound = TonalBuzzer(buzzer.pin, mid_tone=Tone(frequency=TONAL_MID), octaves=2, pin_factory=pin_factory)
+    elif buzzer.kind == "passive":
+        pwm = PWMOutputDevice(buzzer.pin, frequency=buzzer.pitch, pin_factory=pin_factory)
+        sound = PassiveBuzzer(pwm, pitch=buzzer.pitch, volume=buzzer.volume)
     motor = DigitalOutputDevice(buzzer.vibration_pin, pin_factory=pin_factory) if buzzer.vibration_pin else None
     return sound, motor

@@ -14,6 +14,8 @@ copying their tables:
   gpiozero lists with hardware PWM; the OLED's own bus lines (I2C1's, which
   gpiozero marks pulled up; SPI0's from gpiozero's table and luma's
   data/command and reset lines) are taken.
+* buzzer: a passive buzzer's pitch times the cue table's highest tone must
+  stay within what lgpio's PWM plays.
 * display: the luma.oled driver class itself is built over luma's ``noop``
   serial interface, which sends nothing; a size it refuses
   (``DeviceDisplayModeError``) is reported with the sizes it takes.
@@ -32,6 +34,7 @@ from typing import Any
 
 from ..config import DEFAULT_PATH, Config, InvalidConfig, parse_config
 from ..core.routine import Problem
+from .buzzer import PWM_MAX_HZ, highest_tone
 from .files import display_path, exists
 from .yamlfile import FileError, FileProblem, load_checked
 
@@ -92,6 +95,11 @@ def device_problems(config: Config, *, skip: set | frozenset = frozenset(), give
             key = "width" if d.width != Config().display.width else "height" \
                 if d.height != Config().display.height else "driver"
             problems.append(Problem(("display", key), message))
+    z = config.buzzer
+    if z.kind == "passive" and ("buzzer", "pitch") not in skip and (top := highest_tone(z.pitch)) > PWM_MAX_HZ:
+        problems.append(Problem(("buzzer", "pitch"), f"'pitch' {z.pitch} Hz would play the cues' highest tone at "
+                                                     f"{top:.0f} Hz, above the {PWM_MAX_HZ} Hz lgpio's PWM goes to: "
+                                                     f"at most {int(z.pitch * PWM_MAX_HZ / top)} Hz"))
     for key in ("library", "usb_mounts"):
         message = folder_problem(getattr(config.paths, key))
         if message and ("paths", key) not in skip:
