@@ -88,6 +88,11 @@ def device_problems(config: Config, *, skip: set | frozenset = frozenset(), give
     written in the file (default: all), so a clash with a default is reported where it was written.
     """
     problems: list[Problem] = _pin_problems(config, skip, given) if pins else []
+    z = config.buzzer
+    if z.kind == "passive" and ("buzzer", "pitch") not in skip and (top := highest_tone(z.pitch)) > PWM_MAX_HZ:
+        problems.append(Problem(("buzzer", "pitch"), f"'pitch' {z.pitch} Hz would play the cues' highest tone at "
+                                                     f"{top:.0f} Hz, above the {PWM_MAX_HZ} Hz lgpio's PWM goes to: "
+                                                     f"at most {int(z.pitch * PWM_MAX_HZ / top)} Hz"))
     d = config.display
     if not skip & {("display", k) for k in ("driver", "width", "height", "rotate")}:
         message = display_problem(d.driver, d.width, d.height, d.rotate)
@@ -95,11 +100,6 @@ def device_problems(config: Config, *, skip: set | frozenset = frozenset(), give
             key = "width" if d.width != Config().display.width else "height" \
                 if d.height != Config().display.height else "driver"
             problems.append(Problem(("display", key), message))
-    z = config.buzzer
-    if z.kind == "passive" and ("buzzer", "pitch") not in skip and (top := highest_tone(z.pitch)) > PWM_MAX_HZ:
-        problems.append(Problem(("buzzer", "pitch"), f"'pitch' {z.pitch} Hz would play the cues' highest tone at "
-                                                     f"{top:.0f} Hz, above the {PWM_MAX_HZ} Hz lgpio's PWM goes to: "
-                                                     f"at most {int(z.pitch * PWM_MAX_HZ / top)} Hz"))
     for key in ("library", "usb_mounts"):
         message = folder_problem(getattr(config.paths, key))
         if message and ("paths", key) not in skip:
