@@ -34,7 +34,6 @@ from typing import Any
 
 from ..config import DEFAULT_PATH, Config, InvalidConfig, parse_config
 from ..core.routine import Problem
-from .buzzer import PWM_MAX_HZ, highest_tone
 from .files import display_path, exists
 from .yamlfile import FileError, FileProblem, load_checked
 
@@ -89,10 +88,8 @@ def device_problems(config: Config, *, skip: set | frozenset = frozenset(), give
     """
     problems: list[Problem] = _pin_problems(config, skip, given) if pins else []
     z = config.buzzer
-    if z.kind == "passive" and ("buzzer", "pitch") not in skip and (top := highest_tone(z.pitch)) > PWM_MAX_HZ:
-        problems.append(Problem(("buzzer", "pitch"), f"'pitch' {z.pitch} Hz would play the cues' highest tone at "
-                                                     f"{top:.0f} Hz, above the {PWM_MAX_HZ} Hz lgpio's PWM goes to: "
-                                                     f"at most {int(z.pitch * PWM_MAX_HZ / top)} Hz"))
+    if z.kind == "passive" and ("buzzer", "pitch") not in skip:
+        problems += _pitch_problems(z.pitch)
     d = config.display
     if not skip & {("display", k) for k in ("driver", "width", "height", "rotate")}:
         message = display_problem(d.driver, d.width, d.height, d.rotate)
@@ -208,6 +205,19 @@ def _display_lines(d) -> dict[str, str]:
         lines[f"GPIO{luma.gpio_data_command}"] = "the OLED's data/command line (luma's SPI default)"
         lines[f"GPIO{luma.gpio_reset}"] = "the OLED's reset line (luma's SPI default)"
     return lines
+
+
+def _pitch_problems(pitch: int) -> list[Problem]:
+    """The cue table's highest tone over ``pitch`` must be one lgpio's PWM plays (imported here: not
+    before ``run``'s first frame)."""
+    from .buzzer import PWM_MAX_HZ, highest_tone
+
+    top = highest_tone(pitch)
+    if top <= PWM_MAX_HZ:
+        return []
+    return [Problem(("buzzer", "pitch"), f"'pitch' {pitch} Hz would play the cues' highest tone at {top:.0f} Hz, "
+                                         f"above the {PWM_MAX_HZ} Hz lgpio's PWM goes to: at most "
+                                         f"{int(pitch * PWM_MAX_HZ / top)} Hz")]
 
 
 # ---- display ----------------------------------------------------------------------------------------
