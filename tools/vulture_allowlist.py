@@ -11,6 +11,9 @@ _ = object
 _.when_activated
 _.when_deactivated
 
+# a property setter of gpiozero's PWMOutputDevice: each tone's frequency on the pin (adapters/buzzer.py)
+_.frequency
+
 # PIL's ImageDraw reads it (render/screens.py: no antialiasing on a 1-bit panel)
 _.fontmode
 

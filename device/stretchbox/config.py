@@ -54,12 +54,20 @@ class Buttons:
         return {"a": self.a} if self.mode == "one" else {"a": self.a, "b": self.b}
 
 
+# A passive buzzer's base pitch, Hz, (low, high): what a small piezo sounds at all. Small (12 mm) passive
+# piezos and magnetic transducers resonate at ~2-4 kHz and are loudest there: the default sits in that band.
+PITCH = (200, 8000)
+DEFAULT_PITCH = 2700
+
+
 @dataclass(frozen=True)
 class Buzzer:
-    kind: str = "active"  # active (on/off) | passive (TonalBuzzer on a hardware-PWM pin) | none
+    kind: str = "active"  # active (on/off) | passive (a piezo, PWM on a hardware-PWM pin) | none
     pin: str = "GPIO18"
     quiet: bool = False
     vibration_pin: str | None = None  # a motor (through a transistor) that mirrors the buzzer
+    volume: int = 100  # passive only: 0-100 %, as PWM duty 0-50 % (a square wave is loudest at 50 %)
+    pitch: int = DEFAULT_PITCH  # passive only: the base tone in Hz; the patterns' tones are multiples of it
 
 
 @dataclass(frozen=True)
@@ -238,7 +246,14 @@ def parse_config(data: Any, *, source: str = "") -> tuple[Config, list[Problem]]
     p = ("buzzer",)
     buzzer = Buzzer(kind=_choice(c, z, "kind", p, d2.kind, ("active", "passive", "none")),
                     pin=_pin(c, z, "pin", p, d2.pin) or d2.pin, quiet=_bool(c, z, "quiet", p, d2.quiet),
-                    vibration_pin=_pin(c, z, "vibration_pin", p, d2.vibration_pin, optional=True))
+                    vibration_pin=_pin(c, z, "vibration_pin", p, d2.vibration_pin, optional=True),
+                    volume=_int(c, z, "volume", p, d2.volume, 0, 100), pitch=_int(c, z, "pitch", p, d2.pitch, *PITCH))
+    kind_refused = ("buzzer", "kind") in {problem.path for problem in c.problems}
+    for key in ("volume", "pitch"):  # a value that could not take effect: said, not ignored
+        if getattr(buzzer, key) != getattr(d2, key) and buzzer.kind != "passive" and not kind_refused:
+            c.add(p + (key,), f"'{key}' is for a passive buzzer (kind: passive); " + (
+                "an active one sounds at its own loudness: a resistor in series makes it quieter"
+                if key == "volume" else "an active one plays its own tone"))
 
     d3 = Display()
     s = section("display", tuple(f.name for f in fields(Display)))

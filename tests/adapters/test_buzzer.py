@@ -3,12 +3,12 @@
 import json
 
 import pytest
-from gpiozero import Buzzer, DigitalOutputDevice, TonalBuzzer
+from gpiozero import Buzzer, DigitalOutputDevice
 from gpiozero.pins.mock import MockFactory, MockPWMPin
-from gpiozero.tones import Tone
 
-from stretchbox.adapters.buzzer import CUES, PATTERNS, BuzzerOutput, pattern_for
+from stretchbox.adapters.buzzer import CUE_GAP, CUES, PATTERNS, BuzzerOutput, duty_for, pattern_for, sound_devices
 from stretchbox.cli import main
+from stretchbox.config import Buzzer as BuzzerConfig
 from stretchbox.core.routine import CUE_NAMES
 from stretchbox.core.session import Cue
 
@@ -26,51 +26,88 @@ def run(output, until):
         output.advance(d)
 
 
-def test_every_cue_has_a_distinct_pattern():
-    shapes = {name: tuple(round(s, 3) for s, tone in steps) for name, steps in PATTERNS.items()}
-    distinct = {k: v for k, v in shapes.items() if not k.startswith("switch-side:left")}
-    assert len(set(distinct.values())) == len(distinct)
-    for cue in ("prepare", "go", "switch-side", "countdown", "next-stretch", "paused", "resumed", "done"):
-        assert pattern_for(Cue(0, cue, "right"))
-
-
 def test_active_buzzer_pin_timeline_matches_the_pattern(factory):
     buzzer = Buzzer("GPIO18", pin_factory=factory)
     changes = []
     out = BuzzerOutput(buzzer, on_pin=lambda t, pin, s: changes.append((round(t, 3), pin, s)))
     out.effects([Cue(10.0, "done")], 10.0)
     run(out, 100)
-    # done = long-short-long: 0.5 on, 0.15 off, 0.15 on, 0.15 off, 0.5 on
-    assert changes == [(10.0, "GPIO18", 1), (10.5, "GPIO18", 0), (10.65, "GPIO18", 1), (10.8, "GPIO18", 0),
-                       (10.95, "GPIO18", 1), (11.45, "GPIO18", 0)]
+    # done = long-short-long: 0.6 on, 0.15 off, 0.2 on, 0.15 off, 0.6 on
+    assert changes == [(10.0, "GPIO18", 1), (10.6, "GPIO18", 0), (10.75, "GPIO18", 1), (10.95, "GPIO18", 0),
+                       (11.1, "GPIO18", 1), (11.7, "GPIO18", 0)]
     assert factory.pin("GPIO18").state == 0
 
 
-def test_cues_that_overlap_queue_behind_each_other(factory):
+def test_cues_that_overlap_queue_behind_each_other_with_a_silence_between(factory):
+    """Back to back, a tick and a long beep would be one beep to the ear: CUE_GAP keeps them two."""
     buzzer = Buzzer("GPIO18", pin_factory=factory)
     changes = []
     out = BuzzerOutput(buzzer, on_pin=lambda t, pin, s: changes.append((round(t, 3), s)))
     out.effects([Cue(1.0, "countdown"), Cue(1.0, "go")], 1.0)
     run(out, 10)
-    assert changes == [(1.0, 1), (1.04, 0), (1.04, 1), (1.29, 0)]
+    assert changes == [(1.0, 1), (1.05, 0), (1.5, 1), (2.1, 0)]
+    assert CUE_GAP == 1.5 - 1.05
 
 
-def test_tonal_buzzer_rises_to_the_right_and_falls_to_the_left(factory):
-    tonal = TonalBuzzer("GPIO18", mid_tone=Tone("A5"), octaves=2, pin_factory=factory)
-    out = BuzzerOutput(tonal)
+def test_the_extend_tap_cuts_the_paused_pattern_its_first_tap_started(factory):
+    """Tap, tap: the first tap paused (a 1.35 s pattern), the second extended 0.3 s later. The paused
+    pattern stops at the second tap and the extend cue follows a CUE_GAP later, not 3 s of beeping."""
+    buzzer = Buzzer("GPIO18", pin_factory=factory)
+    changes = []
+    out = BuzzerOutput(buzzer, on_pin=lambda t, pin, s: changes.append((round(t, 3), s)))
+    out.effects([Cue(1.0, "paused")], 1.0)
+    out.advance(1.3)
+    out.effects([Cue(1.3, "extend")], 1.3)
+    run(out, 10)
+    extend = [round(1.3 + CUE_GAP + sum(length for length, _ in PATTERNS["extend"][:i]), 3)
+              for i in range(len(PATTERNS["extend"]) + 1)]
+    assert changes == [(1.0, 1), (1.3, 0)] + [(t, 1 - i % 2) for i, t in enumerate(extend)]
 
-    def tones(side):
-        heard = []
-        out.effects([Cue(0.0 if side == "right" else 5.0, "switch-side", side)], 0.0 if side == "right" else 5.0)
-        heard.append(tonal.tone)
-        while (d := out.next_deadline()) is not None:
-            out.advance(d)
-            heard.append(tonal.tone)
-        return [t.frequency for t in heard if t is not None]
 
-    right, left = tones("right"), tones("left")
-    assert len(right) == 2 and right[0] < right[1]
-    assert len(left) == 2 and left[0] > left[1]
+def passive(factory, **config):
+    """A passive buzzer as the device builds it from its config, on MockFactory's PWM pins."""
+    sound, _ = sound_devices(BuzzerConfig(kind="passive", pin="GPIO18", **config), factory)
+    return sound
+
+
+def heard(factory, out, cue):
+    """(frequency, duty) at each step of one cue, read off the PWM pin; silences left out."""
+    pin, tones = factory.pin("GPIO18"), []
+    out.effects([cue], cue.t)
+    tones.append((pin.frequency, pin.state))
+    while (d := out.next_deadline()) is not None:
+        out.advance(d)
+        tones.append((pin.frequency, pin.state))
+    return [(round(f, 3), duty) for f, duty in tones if duty]
+
+
+def test_a_passive_buzzer_rises_to_the_right_and_falls_to_the_left(factory):
+    out = BuzzerOutput(passive(factory))
+    right, left = heard(factory, out, Cue(0.0, "switch-side", "right")), heard(factory, out, Cue(5.0, "switch-side", "left"))
+    assert len(right) == 2 and right[0][0] < right[1][0]
+    assert len(left) == 2 and left[0][0] > left[1][0]
+
+
+@pytest.mark.parametrize("pitch, volume", [(2700, 100), (2000, 50), (4000, 10), (6000, 1)])
+def test_a_passive_buzzers_tones_are_the_tables_multiples_of_its_pitch_at_its_volumes_duty(factory, pitch, volume):
+    out = BuzzerOutput(passive(factory, pitch=pitch, volume=volume))
+    for name, steps in PATTERNS.items():
+        cue, _, side = name.partition(":")
+        expected = [(round(pitch * tone, 3), duty_for(volume)) for _, tone in steps if tone is not None]
+        assert heard(factory, out, Cue(100.0 * len(name), cue, side or None)) == expected
+    assert factory.pin("GPIO18").state == 0
+    assert 0 < duty_for(volume) <= 0.5
+
+
+def test_a_louder_volume_is_a_duty_nearer_half_and_zero_is_silent(factory):
+    duties = [duty_for(v) for v in range(0, 101)]
+    assert duties == sorted(duties) and duties[0] == 0 and duties[-1] == 0.5
+    assert all(d > 0 and round(d * 100, 9).is_integer() for d in duties[1:])  # lgpio's duty: whole percent
+    changes = []
+    out = BuzzerOutput(passive(factory, volume=0), on_pin=lambda t, pin, s: changes.append(s))
+    out.effects([Cue(0.0, "go")], 0.0)
+    run(out, 5)
+    assert 1 not in changes and all(state == 0 for _, state in factory.pin("GPIO18").states)
 
 
 def test_quiet_mode_silences_the_buzzer_but_the_motor_still_mirrors(factory):
@@ -110,7 +147,7 @@ def test_simulated_routine_buzzer_timeline_follows_each_cue_pattern(capsys):
                 expected.append((round(t, 3), 1))
                 expected.append((round(t + seconds, 3), 0))
             t += seconds
-        free = t
+        free = t + CUE_GAP
     merged = []
     for t, s in expected:  # an off immediately followed by an on at the same time is no change
         if merged and merged[-1] == (t, 1 - s):
@@ -134,5 +171,5 @@ def test_simulate_with_a_passive_buzzer_and_a_motor_through_the_config(tmp_path,
 
 def test_the_pattern_table_plays_every_cue_a_routine_may_name_and_no_other():
     """The core names the cues (routine files refer to them); the table says how each sounds."""
-    assert sorted(CUES) == sorted(CUE_NAMES) and len(CUES) == len(CUE_NAMES)
-    assert CUES == ("prepare", "go", "countdown", "switch-side", "next-stretch", "paused", "resumed", "done")
+    assert CUES == CUE_NAMES
+    assert {"halfway", "extend"} < set(CUES)

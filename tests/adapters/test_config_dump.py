@@ -13,7 +13,7 @@ from stretchbox.config import Config
 EVERYTHING_CHANGED = """\
 schema: 1
 buttons: {mode: one, a: GPIO5, b: GPIO6, bounce_time: 0.03, a_hold: 2.5, b_hold: 1.5, both_hold: 4}
-buzzer: {kind: passive, pin: GPIO13, quiet: true, vibration_pin: GPIO23}
+buzzer: {kind: passive, pin: GPIO13, quiet: true, vibration_pin: GPIO23, volume: 40, pitch: 3100}
 display: {driver: ssd1309, interface: spi, i2c_port: 3, i2c_address: 0x3D, spi_port: 1, spi_device: 1,
           width: 96, height: 16, rotate: 2, contrast: 200, dim_contrast: 1, final_screen: blank}
 idle: {dim_after: 45s, off_after: 2m, shift_every: 90}

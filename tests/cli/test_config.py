@@ -82,3 +82,48 @@ def test_config_check_command(tmp_path, capsys):
     assert main(["config", "--check", "--config", str(tmp_path / "missing.yaml")]) == 1
     assert main(["config", "--config", str(good)]) == 0
     assert "buttons:" in capsys.readouterr().out
+
+
+def test_a_passive_buzzers_volume_and_pitch_are_read_and_checked_with_file_and_line(tmp_path):
+    from stretchbox.adapters.buzzer import PWM_MAX_HZ, highest_tone
+    from stretchbox.config import PITCH
+
+    path = tmp_path / "c.yaml"
+    path.write_text("buzzer:\n  kind: passive\n  volume: 30\n  pitch: 3100\n")
+    assert (load_config(path).buzzer.volume, load_config(path).buzzer.pitch) == (30, 3100)
+    assert Config().buzzer.volume == 100 and PITCH[0] <= Config().buzzer.pitch <= PITCH[1]
+    # the highest pitch lgpio's PWM can play the whole table at, and one more
+    most = int(PWM_MAX_HZ / highest_tone(1))
+    path.write_text(f"buzzer:\n  kind: passive\n  pitch: {most}\n")
+    assert load_config(path).buzzer.pitch == most
+    path.write_text(f"buzzer:\n  kind: passive\n  pitch: {most + 1}\n  volume: 101\n")
+    with pytest.raises(FileError) as exc:
+        load_config(path)
+    assert str(exc.value).splitlines() == [
+        f"{path}:3:10: 'pitch' {most + 1} Hz would play the cues' highest tone at {highest_tone(most + 1):.0f} Hz, "
+        f"above the {PWM_MAX_HZ} Hz lgpio's PWM goes to: at most {most} Hz",
+        f"{path}:4:11: 'volume' must be a whole number from 0 to 100, got 101"]
+
+
+def test_volume_or_pitch_for_an_active_buzzer_is_refused_where_written(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("buzzer:\n  kind: active\n  volume: 30\n  pitch: 100\n")
+    with pytest.raises(FileError) as exc:
+        load_config(path)
+    lines = str(exc.value).splitlines()
+    assert lines[0] == f"{path}:3:11: 'volume' is for a passive buzzer (kind: passive); an active one sounds at " \
+                       "its own loudness: a resistor in series makes it quieter"
+    assert lines[1] == f"{path}:4:10: 'pitch' must be a whole number from 200 to 8000, got 100"
+    assert len(lines) == 2
+    path.write_text("buzzer:\n  kind: none\n  pitch: 3000\n  volume: 100\n")  # the default volume: no effect lost
+    with pytest.raises(FileError) as exc:
+        load_config(path)
+    assert str(exc.value).splitlines() == [f"{path}:3:10: 'pitch' is for a passive buzzer (kind: passive); "
+                                           "an active one plays its own tone"]
+
+
+@pytest.mark.parametrize("bad", [{"volume": -1}, {"volume": "loud"}, {"volume": 50.5}, {"pitch": 199},
+                                 {"pitch": 8001}, {"pitch": True}, {"pitch": "2.7k"}])
+def test_bad_volume_or_pitch_values_are_refused(bad):
+    with pytest.raises(ValueError):
+        config_from_data({"buzzer": {"kind": "passive", "pin": "GPIO13", **bad}})

@@ -14,6 +14,8 @@ copying their tables:
   gpiozero lists with hardware PWM; the OLED's own bus lines (I2C1's, which
   gpiozero marks pulled up; SPI0's from gpiozero's table and luma's
   data/command and reset lines) are taken.
+* buzzer: a passive buzzer's pitch times the cue table's highest tone must
+  stay within what lgpio's PWM plays.
 * display: the luma.oled driver class itself is built over luma's ``noop``
   serial interface, which sends nothing; a size it refuses
   (``DeviceDisplayModeError``) is reported with the sizes it takes.
@@ -85,6 +87,9 @@ def device_problems(config: Config, *, skip: set | frozenset = frozenset(), give
     written in the file (default: all), so a clash with a default is reported where it was written.
     """
     problems: list[Problem] = _pin_problems(config, skip, given) if pins else []
+    z = config.buzzer
+    if z.kind == "passive" and ("buzzer", "pitch") not in skip:
+        problems += _pitch_problems(z.pitch)
     d = config.display
     if not skip & {("display", k) for k in ("driver", "width", "height", "rotate")}:
         message = display_problem(d.driver, d.width, d.height, d.rotate)
@@ -200,6 +205,19 @@ def _display_lines(d) -> dict[str, str]:
         lines[f"GPIO{luma.gpio_data_command}"] = "the OLED's data/command line (luma's SPI default)"
         lines[f"GPIO{luma.gpio_reset}"] = "the OLED's reset line (luma's SPI default)"
     return lines
+
+
+def _pitch_problems(pitch: int) -> list[Problem]:
+    """The cue table's highest tone over ``pitch`` must be one lgpio's PWM plays (imported here: not
+    before ``run``'s first frame)."""
+    from .buzzer import PWM_MAX_HZ, highest_tone
+
+    top = highest_tone(pitch)
+    if top <= PWM_MAX_HZ:
+        return []
+    return [Problem(("buzzer", "pitch"), f"'pitch' {pitch} Hz would play the cues' highest tone at {top:.0f} Hz, "
+                                         f"above the {PWM_MAX_HZ} Hz lgpio's PWM goes to: at most "
+                                         f"{int(pitch * PWM_MAX_HZ / top)} Hz")]
 
 
 # ---- display ----------------------------------------------------------------------------------------
