@@ -5,10 +5,9 @@ into a temporary folder and compares it with the committed images, so the
 arguments live here only: a change of screens that is not followed by
 ``make screens`` fails the test.
 
-A few screens a simulated run cannot reach yet (the session fills their fields in
-the #11/#12 work: time left, the why, the resume offer, the history) are drawn by
-the renderer from frames built here, from the default routine's own stretches;
-when ``simulate`` shows them they move to ``SCREENS``.
+Four single screens (the hold with time left, the rest with the why, the resume offer
+after a reboot, the history screen) are the real session's frames at chosen moments of
+the default routine, on a fake clock (``session_frames``), drawn by the renderer.
 """
 
 from __future__ import annotations
@@ -27,40 +26,56 @@ SCREENS: dict[str, list[str]] = {
 }
 
 
-# image file -> (the default routine's stretch, its side, and the rest of the Frame): see the docstring
-FRAMES: dict[str, tuple[int, str | None, dict]] = {
-    "hold-time-left.png": (0, "left", dict(screen="hold", title="HOLD", seconds=21, index=1, progress=0.3,
-                                           routine_left=385)),
-    "rest-why.png": (1, "left", dict(screen="rest", title="REST", seconds=4, index=1, routine_left=327, why=True)),
-    "offer.png": (1, "right", dict(screen="offer", title="RESUME?", seconds=18, lines=("A: resume", "B: start over"))),
-    "history.png": (None, None, dict(screen="history", title="THIS WEEK",
-                                     lines=("3 sessions, 21:30", "left 10:15 right 9:40", "shortest: right hip",
-                                            "2nd week in a row"))),
-}
+# the single screens session_frames() makes, in its order
+FRAMES = ("hold-time-left.png", "rest-why.png", "offer.png", "history.png")
 
 
-def frame(stretch: int | None, side: str | None, fields: dict):
-    """A Frame as the session would send it, with the name, icon, cue and why of the default routine's stretch."""
+def session_frames() -> dict:
+    """Image file -> the Frame the real session shows there, on the default routine (a fake clock)."""
+    from datetime import date, datetime, timezone
+
     from stretchbox.adapters.routines import load_builtin
-    from stretchbox.core.frame import Frame
+    from stretchbox.core.gestures import A
+    from stretchbox.core.history import Ending, SessionLog, SessionRecord, SideLog, screen_lines
+    from stretchbox.core.session import Checkpoint, Session, Tick
 
-    fields = dict(fields)
-    if stretch is not None:
-        routine = load_builtin()[0]
-        s = routine.stretches[stretch]
-        fields.update(name=s.name, icon=s.icon, side=side, text=s.cue, count=len(routine.stretches))
-        if fields.pop("why", False):
-            fields.update(why=s.why, detail=f"next: {s.name}")
-    return Frame(**fields)
+    routine = load_builtin()[0]
+
+    def at(t: float, *presses: float):
+        s = Session([routine])
+        out = s.press(A, 0.0)
+        for p in presses:
+            out += s.handle(Tick(p)) + s.press(A, p)
+        out += s.handle(Tick(t))
+        return s, out
+
+    hold, _ = at(17.0)  # the first hold, 21 s left
+    rest, _ = at(76.0)  # the rest before the hip flexor: its why
+    _, out = at(140.0, 133.0)  # paused in the hip flexor's right hold, 18 s left ...
+    offered = Session([routine])
+    offered.restore([e for e in out if isinstance(e, Checkpoint)][-1].data, 1.0, same_boot=False)  # ... then a reboot
+    week = []
+    for day, held in ((17, (30, 30, 30, 18)), (19, (30, 30, 28, 20)), (21, (30, 30, 25, 18))):
+        sides = [SideLog(1, "Seated hamstring", "left", 30, held[0]), SideLog(1, "Seated hamstring", "right", 30,
+                 held[1]), SideLog(2, "Hip flexor", "left", 30, held[2]), SideLog(2, "Hip flexor", "right", 30,
+                 held[3])]
+        log = SessionLog(routine.name, routine.content_hash(), 0.0, sides, ended=Ending.FINISHED, duration=300)
+        start = datetime(2026, 11, day, 18, tzinfo=timezone.utc).timestamp()
+        week.append(SessionRecord(log, start_wall=start, clock="ntp", boot="b"))
+    history = Session([routine])
+    utc_day = lambda t: datetime.fromtimestamp(t, timezone.utc).date()  # noqa: E731
+    history.history_lines = screen_lines(week, date(2026, 11, 21), "b", day=utc_day)
+    history.press(A, 0.0, hold=2.0)
+    return dict(zip(FRAMES, (hold.frame(), rest.frame(), offered.frame(1.0), history.frame(2.0)), strict=True))
 
 
 def draw_frames(outdir: Path) -> None:
-    """``FRAMES`` drawn at 128x64 by the project's renderer, enlarged 2x as the sheet and GIF are."""
+    """``session_frames()`` drawn at 128x64 by the project's renderer, enlarged 2x as the sheet and GIF are."""
     from stretchbox.render import render
     from stretchbox.render.gif import enlarge
 
-    for name, args in FRAMES.items():
-        enlarge(render(frame(*args)), 2).save(outdir / name, format="PNG", optimize=False)
+    for name, frame in session_frames().items():
+        enlarge(render(frame), 2).save(outdir / name, format="PNG", optimize=False)
 
 
 def commands(outdir: Path) -> list[list[str]]:

@@ -13,8 +13,9 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from ..core.history import Ending, Entry, ImportMarker, SessionLog, SessionRecord, local_date, sessions, side_totals
-from ..core.history import streak_line, this_week
+from ..core.history import (
+    CLOCKS, Ending, Entry, ImportMarker, SessionLog, SessionRecord, local_date, screen_lines, sessions, streak_line,
+)
 from ..core.output import Output
 from ..core.session import Checkpoint, Effect, Finished, Session
 from .files import display_path
@@ -28,11 +29,6 @@ log = logging.getLogger(__name__)
 def session_id(boot: str | None, started: float) -> str:
     """A session's identity across restarts: the boot it started in and its monotonic start."""
     return f"{boot or 'unknown'}:{started:.3f}"
-
-
-def _mss(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    return f"{minutes}:{secs:02d}"
 
 
 class StateKeeper(Output):
@@ -120,10 +116,10 @@ class StateKeeper(Output):
             self._offered = {}
         else:
             self._origin = {}
-        wall, source = self.wall.wall_clock()
+        wall, _ = self.wall.wall_clock()
         start = origin.get("wall") if isinstance(origin.get("wall"), (int, float)) else None
         record = SessionRecord(session_log, start_wall=start, end_wall=None if interrupted else wall,
-                               clock=origin.get("clock") if origin.get("clock") == source or interrupted else None,
+                               clock=origin.get("clock") if origin.get("clock") in CLOCKS else None,
                                boot=origin.get("boot") if isinstance(origin.get("boot"), str) else self.boot,
                                id=session_id(origin.get("boot"), session_log.started))
         if self._recorded(record.id):
@@ -159,20 +155,5 @@ class StateKeeper(Output):
         """The history screen's lines and the done screen's streak, from the entries and the clock now."""
         wall, source = self.wall.wall_clock()
         today = local_date(wall) if source is not None else None
-        records = sessions(self.entries)
-        week = this_week(records, today, self.boot)
-        n = len(week.records)
-        held: dict[str | None, float] = {}
-        for total in side_totals(week.records):
-            for side, seconds in total.held.items():
-                held[side] = held.get(side, 0.0) + seconds
-        lines = [f"{n} session{'s' if n != 1 else ''} {week.label}",
-                 f"held {_mss(sum(held.values()))}"]
-        if "left" in held or "right" in held:
-            left, right = held.get("left", 0.0), held.get("right", 0.0)
-            lines.append(f"L {_mss(left)}  R {_mss(right)}")
-            short = [t.name for t in side_totals(week.records) if t.shortchanged()]
-            if short:
-                lines.append(f"uneven: {short[0]}")
-        self.session.history_lines = tuple(lines)
+        self.session.history_lines = screen_lines(self.entries, today, self.boot)
         self.session.streak_line = streak_line(self.entries, today)

@@ -371,6 +371,25 @@ def _mss(seconds: float) -> str:
     return f"{minutes}:{secs:02d}"
 
 
+def screen_lines(entries: list[Entry], today: date | None, boot: str | None,
+                 day: Callable[[float], date] = local_date) -> tuple[str, ...]:
+    """The device's history screen: this week's sessions (or this boot's, with no trusted clock), the
+    seconds held, the left/right balance, and a stretch whose sides are uneven."""
+    week = this_week(sessions(entries), today, boot, day)
+    totals = side_totals(week.records)
+    held: dict[str | None, float] = {}
+    for total in totals:
+        for side, seconds in total.held.items():
+            held[side] = held.get(side, 0.0) + seconds
+    lines = [f"{_plural(len(week.records), 'session')} {week.label}", f"held {_mss(sum(held.values()))}"]
+    if "left" in held or "right" in held:
+        lines.append(f"left {_mss(held.get('left', 0.0))}  right {_mss(held.get('right', 0.0))}")
+    uneven = [t.name for t in totals if t.shortchanged()]
+    if uneven:
+        lines.append(f"uneven: {uneven[0]}")
+    return tuple(lines)
+
+
 def history_table(records: list[SessionRecord], day: Callable[[float], date] = local_date) -> list[str]:
     """What ``stretchbox history`` prints: one row per session, then held seconds per stretch and side."""
     rows = [("date", "routine", "held", "done", "skipped", "ended")]
