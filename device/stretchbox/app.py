@@ -507,7 +507,7 @@ def build(config: Config, routines: list, platform: Platform) -> Device:
         outputs.append(panel)
     state = StateKeeper(platform.state, session, clock) if platform.state is not None else None
     if state is not None:
-        outputs.insert(0, state)  # the journal first: a crash right after a step ends finds the new one
+        outputs.append(state)  # last: the journal's fsync comes after the frame is drawn and the cue started
     app = App(session, outputs, Idle(config.idle, now=clock()) if platform.idle else None, frames=platform.frames)
     usb = UsbImports(app, Path(config.paths.library), inbox, clock, state)
     keyboard = None

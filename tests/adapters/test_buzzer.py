@@ -49,21 +49,6 @@ def test_cues_that_overlap_queue_behind_each_other_with_a_silence_between(factor
     assert CUE_GAP == 1.5 - 1.05
 
 
-def test_the_extend_tap_cuts_the_paused_pattern_its_first_tap_started(factory):
-    """Tap, tap: the first tap paused (a 1.35 s pattern), the second extended 0.3 s later. The paused
-    pattern stops at the second tap and the extend cue follows a CUE_GAP later, not 3 s of beeping."""
-    buzzer = Buzzer("GPIO18", pin_factory=factory)
-    changes = []
-    out = BuzzerOutput(buzzer, on_pin=lambda t, pin, s: changes.append((round(t, 3), s)))
-    out.effects([Cue(1.0, "paused")], 1.0)
-    out.advance(1.3)
-    out.effects([Cue(1.3, "extend")], 1.3)
-    run(out, 10)
-    extend = [round(1.3 + CUE_GAP + sum(length for length, _ in PATTERNS["extend"][:i]), 3)
-              for i in range(len(PATTERNS["extend"]) + 1)]
-    assert changes == [(1.0, 1), (1.3, 0)] + [(t, 1 - i % 2) for i, t in enumerate(extend)]
-
-
 def passive(factory, **config):
     """A passive buzzer as the device builds it from its config, on MockFactory's PWM pins."""
     sound, _ = sound_devices(BuzzerConfig(kind="passive", pin="GPIO18", **config), factory)

@@ -92,7 +92,8 @@ def test_a_pause_press_reaches_the_screen():
     device, records = run_device(serial, [ScheduledPress(20.0, "a")])
     at_press = [img for t, img in frames_from_ssd1306(serial.calls) if t == 20.0]
     paused = Frame("paused", title="PAUSED", name="Seated hamstring", icon="seated-hamstring", side="left", seconds=18,
-                   index=1, count=6, text=load_builtin()[0].stretches[0].cue, progress=0.0)
+                   index=1, count=6, text=load_builtin()[0].stretches[0].cue, progress=0.0,
+                   routine_left=428 - 20, elapsed=20 - 8)
     assert at_press, "nothing was sent to the panel at the press"
     assert same(at_press[-1], RENDER(paused))
 

@@ -182,3 +182,18 @@ def test_no_halfway_cue_in_holds_under_20_s_and_a_pause_moves_it_with_the_hold()
     s = new(r, halfway=True, resume_lead=0)
     out = s.press(A, 0.0) + s.press(A, 7.0) + s.press(A, 17.0) + run_until(s, 100)
     assert [t for t, c in cues(out) if c == "halfway"] == [pytest.approx(25.0)]  # 5 + 10 held + 10 paused
+
+
+def test_in_a_hold_the_paused_cue_waits_for_the_tap_window_and_an_extension_never_sounds_paused():
+    s = new(TWO)
+    out = s.press(A, 0.0) + s.press(A, 2.0)  # a prepare: the paused cue at once
+    assert (2.0, "paused") in cues(out)
+    s = new(TWO)
+    out = s.press(A, 0.0) + run_until(s, 10.0) + s.press(A, 10.0) + run_until(s, 12.0)
+    assert (10.0 + EXTEND_WINDOW, "paused") in cues(out)
+    s = new(TWO)
+    out = s.press(A, 0.0) + run_until(s, 10.0) + tap_tap(s, 10.0) + run_until(s, 12.0)
+    assert "paused" not in [c for _, c in cues(out)] and (10.3, "extend") in cues(out)
+    s = new(TWO)
+    out = s.press(A, 0.0) + run_until(s, 10.0) + s.press(A, 10.0) + s.press(B, 10.2) + run_until(s, 12.0)
+    assert [(t, c) for t, c in cues(out) if c == "paused"] == [(10.2, "paused")]  # skipped while paused: now

@@ -90,7 +90,7 @@ def test_pauses_never_shorten_a_hold(pause_lengths):
         events += s.press(A, t)          # pause
         t += length
         events += s.press(A, t)          # resume, or extend when quick
-        if length <= EXTEND_WINDOW:
+        if length < EXTEND_WINDOW:
             planned += s.config.extend
     events += s.handle(Tick(t + 1000))
     done = [e for e in events if isinstance(e, Cue) and e.cue == "done"]

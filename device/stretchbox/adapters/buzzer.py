@@ -89,11 +89,6 @@ class _Playing:
     cue: str = ""
 
 
-# A cue that makes another one moot: the extend gesture's first tap paused the hold, its second extends it,
-# so the paused pattern (1.35 s) is cut short rather than heard in full before the extend cue.
-SUPERSEDES = {"extend": "paused"}
-
-
 class BuzzerOutput(Output):
     """An App output that plays cue patterns on gpiozero devices.
 
@@ -135,13 +130,6 @@ class BuzzerOutput(Output):
         steps = pattern_for(cue, self.overrides())
         if not steps:
             return
-        moot = SUPERSEDES.get(cue.cue)
-        if moot is not None:
-            self.advance(cue.t)
-            self._queue = deque(q for q in self._queue if q[2] != moot)
-            if self._playing is not None and self._playing.cue == moot:
-                self._playing = None
-                self._apply(None, cue.t)  # silent now: the cue that follows starts a CUE_GAP later
         if len(self._queue) >= self.MAX_QUEUE:  # never fall behind: drop the oldest waiting cue
             self._queue.popleft()
         self._queue.append((cue.t, steps, cue.cue))

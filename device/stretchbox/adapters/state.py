@@ -1,8 +1,10 @@
 """The device's memory: the resume journal and the history, kept from the session's effects.
 
-An App output. A ``Checkpoint`` replaces the journal (None clears it); a ``Finished``
-appends the session to the history with the wall clock and whether it can be
-trusted. At start-up ``resume`` takes up a journal left by a crash or a power cut
+An App output, the last: a ``Checkpoint`` replaces the journal (None clears it) once
+the step's frame is on the panel and its cue started (``frame``), so an SD card's fsync
+never delays what the user sees or hears; a ``Finished`` appends the session to the
+history at once, with the wall clock and whether it can be trusted, so the done
+screen's streak counts it. At start-up ``resume`` takes up a journal left by a crash or a power cut
 (core.session.Session.restore says how). A disk that refuses is logged once per
 kind of failure and survived: the timer never stops for its memory.
 """
@@ -47,6 +49,7 @@ class StateKeeper(Output):
         self._origin: dict = {}
         self._offered: dict = {}  # the same, for a journal's session that may come back as interrupted
         self._failed: set[str] = set()
+        self._pending: list[dict | None] = []  # the last checkpoint not yet written (None: clear the journal)
         self.entries: list[Entry] = self.history.read()
         self.refresh()
 
@@ -89,12 +92,18 @@ class StateKeeper(Output):
     def effects(self, effects: list[Effect], now: float) -> None:
         for e in effects:
             if isinstance(e, Checkpoint):
-                if e.data is None:
-                    self._clear()
-                else:
-                    self._write(e.data, now)
+                self._pending = [e.data]  # only the last of a step counts
             elif isinstance(e, Finished) and e.log is not None:
                 self._record(e.log, now)
+
+    def frame(self, frame, now: float) -> None:
+        """After the panel drew: the step's checkpoint, written."""
+        if self._pending:
+            data, self._pending = self._pending[0], []
+            if data is None:
+                self._clear()
+            else:
+                self._write(data, now)
 
     def _write(self, data: dict, now: float) -> None:
         if not self._origin or self._origin.get("started") != data.get("started"):

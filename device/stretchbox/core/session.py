@@ -108,6 +108,7 @@ class Input(StrEnum):
     POWER_OFF_FAILS = "power-off fails"
     OFFER_TIMEOUT = "offer timeout"
     HISTORY_TIMEOUT = "history timeout"
+    TAP_WINDOW_ENDS = "tap window ends"
 
 
 class Action(StrEnum):
@@ -144,6 +145,7 @@ class Action(StrEnum):
     COMPLETE = "complete"
     COUNT = "count"
     HALFWAY = "halfway"
+    PAUSED_CUE = "paused-cue"
     GO = "go"
     WAKE = "wake"
 
@@ -281,6 +283,7 @@ TABLE: dict[Where, dict[Input, Cell]] = {
         Input.A_HOLD: _STOP, Input.A_SHORT_HOLD: _DONE_OPEN_PAUSED,
         Input.B_PRESS: _DONE_OPEN_PAUSED, Input.B_HOLD: _BACK_IN_HOLD_PAUSED, Input.CHORD: _MENU,
         Input.PAUSE_TIMEOUT: _TIME_OUT,
+        Input.TAP_WINDOW_ENDS: (Then(Action.PAUSED_CUE, PAUSED),),  # no second tap: now it was a pause
     },
     (PAUSED, SWITCH): {
         Input.A_PRESS: _RESUME, Input.A_HOLD: _STOP, Input.A_SHORT_HOLD: _SKIP_PAUSED,
@@ -308,7 +311,8 @@ TABLE: dict[Where, dict[Input, Cell]] = {
     },
 }
 TIMEOUTS = (Input.STEP_ENDS, Input.COUNTDOWN, Input.HALFWAY, Input.LEAD_IN_ENDS, Input.PAUSE_TIMEOUT,
-            Input.MENU_TIMEOUT, Input.POWER_OFF_FAILS, Input.OFFER_TIMEOUT, Input.HISTORY_TIMEOUT)
+            Input.MENU_TIMEOUT, Input.POWER_OFF_FAILS, Input.OFFER_TIMEOUT, Input.HISTORY_TIMEOUT,
+            Input.TAP_WINDOW_ENDS)
 
 
 class IllegalEvent(Exception):
@@ -677,7 +681,9 @@ class Session:
         """Take a transition: the one place the state changes. Handlers see the new state, and the old as ``was``."""
         self._account(t)
         was, self._state = self._state, then.to
-        if then.handler is not Action.PAUSE:
+        if self._tapped_at is not None and then.handler not in (Action.PAUSE, Action.EXTEND, Action.PAUSED_CUE):
+            if then.to in (PAUSED, CONFIRM_OFF):  # the pause stands (a skip or the menu came first): its cue now
+                out.append(Cue(t, "paused"))
             self._tapped_at = None
         HANDLERS[then.handler](self, t, out, was)
 
@@ -713,8 +719,7 @@ class Session:
         return not self.config.resume_lead > 0 or step.phase is not HOLD
 
     def _tapped_twice(self, t: float) -> bool:
-        return (self._tapped_at is not None and t - self._tapped_at <= EXTEND_WINDOW and self.config.extend > 0
-                and not self._is_open())
+        return self._tapped_at is not None and t - self._tapped_at < EXTEND_WINDOW  # TAP_WINDOW_ENDS at the end
 
     def _open_last(self, t: float) -> bool:
         return self._is_open() and self._last_step(t)
@@ -950,11 +955,19 @@ class Session:
         if self.log is not None:
             self.log.pauses += 1
         step = self._steps[self._i]
-        # a timed hold paused by a press: a second tap within EXTEND_WINDOW extends it instead of resuming
-        self._tapped_at = t if step.phase is HOLD and was in (RUNNING, LEAD_IN) else None
+        # A timed hold paused by a press: a second tap within EXTEND_WINDOW extends it instead of resuming,
+        # so the paused cue waits for the window to close (TAP_WINDOW_ENDS): an extension never sounds "paused".
+        extendable = step.phase is HOLD and was in (RUNNING, LEAD_IN) and self.config.extend > 0 \
+            and not self._is_open()
+        self._tapped_at = t if extendable else None
         out.append(self._phase(t, PAUSED, step, round(self._remaining, 3)))
-        out.append(Cue(t, "paused"))
+        if not extendable:
+            out.append(Cue(t, "paused"))
         out.append(self._checkpoint(t))
+
+    def _do_paused_cue(self, t: float, out: list[Effect], was: State) -> None:
+        self._tapped_at = None
+        out.append(Cue(t, "paused"))
 
     def _do_extend(self, t: float, out: list[Effect], was: State) -> None:
         """The second tap: this side's hold gets ``extend`` more seconds and goes on at once (no lead-in:
@@ -1030,7 +1043,9 @@ class Session:
 
     def _do_pause_for_menu(self, t: float, out: list[Effect], was: State) -> None:
         self._do_pause(t, out, was)
-        self._tapped_at = None
+        if self._tapped_at is not None:  # the menu paused it, no tap: the paused cue now
+            self._tapped_at = None
+            out.insert(-1, Cue(t, "paused"))
         self._do_power_menu(t, out, PAUSED)
 
     def _do_cancel(self, t: float, out: list[Effect], was: State) -> None:
@@ -1196,6 +1211,7 @@ DEADLINES: dict[Input, Callable[[Session], float | None]] = {
     Input.HALFWAY: Session._next_halfway,
     Input.OFFER_TIMEOUT: lambda s: s._offer_at + s.config.offer_timeout,
     Input.HISTORY_TIMEOUT: lambda s: s._history_at + HISTORY_SECONDS,
+    Input.TAP_WINDOW_ENDS: lambda s: None if s._tapped_at is None else s._tapped_at + EXTEND_WINDOW,
 }
 
 GUARDS: dict[Guard, Callable[[Session, float], bool]] = {
@@ -1221,6 +1237,7 @@ HANDLERS: dict[Action, Callable[[Session, float, list[Effect], State], None]] = 
     Action.TIME_OUT: Session._do_time_out,
     Action.EXTEND: Session._do_extend,
     Action.HALFWAY: Session._do_halfway,
+    Action.PAUSED_CUE: Session._do_paused_cue,
     Action.RESUME_OFFERED: Session._do_resume_offered,
     Action.START_OVER: Session._do_start_over,
     Action.LATER: Session._do_later,
