@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from .config import DEFAULT_PATH, Config
 from .core.errors import UsageError
 from .core.frame import clock_text
-from .core.history import history_table, local_date, sessions, streak_line, this_week, totals_line
 
 if TYPE_CHECKING:
     from .adapters.wallclock import WallClock
@@ -128,14 +127,16 @@ def list_routines(library: Path | None) -> int:
 
 
 def show_history(folder: Path, *, as_json: bool = False, clock: WallClock | None = None,
-                 boot: str | None = None, day=local_date) -> int:
+                 boot: str | None = None, day=None) -> int:
     """``stretchbox history``: the sessions of the history file in ``folder`` and the held seconds per
     stretch and side, as a table or (``as_json``) as the stored lines plus a totals line; exit 0."""
     from .adapters.files import display_path
     from .adapters.history import HistoryFile
     from .adapters.journal import current_boot_id
     from .adapters.wallclock import WallClock
+    from .core.history import history_table, local_date, sessions, streak_line, this_week, totals_line
 
+    day = day or local_date
     entries = HistoryFile(folder).read()
     records = sessions(entries)
     if as_json:

@@ -13,9 +13,9 @@ import pytest
 from stretchbox.cli import Formatter, build_parser, terminal_columns
 
 # Imported only after the first frame: YAML (no config file here), logging, gpiozero and the pins,
-# the session, the routines and the library store, the probe of the Pi, shutil (argparse's, for the width).
+# the session, the routines, the history and the library store, the probe of the Pi, shutil (argparse's, for the width).
 LATER = ("yaml", "logging", "gpiozero", "shutil", "queue", "importlib.resources", "stretchbox.core.session",
-         "stretchbox.core.routine", "stretchbox.adapters.library.store", "stretchbox.adapters.routines",
+         "stretchbox.core.routine", "stretchbox.core.history", "stretchbox.adapters.library.store", "stretchbox.adapters.routines",
          "stretchbox.adapters.probe", "stretchbox.adapters.yamlfile", "luma.oled.device")
 
 
