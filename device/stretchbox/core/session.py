@@ -476,7 +476,7 @@ class Session:
     >>> r = routine_from_mapping({"schema": 1, "name": "Calf", "stretches": [{"name": "Calf", "icon": "calf"}]})
     >>> s = Session([r])
     >>> [type(e).__name__ for e in s.press(A, 0.0)]
-    ['ButtonAction', 'PhaseStarted', 'Cue']
+    ['ButtonAction', 'PhaseStarted', 'Cue', 'Checkpoint']
     >>> s.next_deadline(), s.next_deadline(redraw=False)  # the shown number changes; the prepare step ends
     (1.0, 5.0)
     """
