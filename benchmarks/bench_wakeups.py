@@ -92,7 +92,8 @@ def controlling_tty() -> None:
 
 def start(name: str, tmp: Path, options: list[str]):
     """(process, things to close afterwards) for one variant."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # a state folder of its own: a journal left in the machine's would be resumed by the next run
+    env = dict(os.environ, PYTHONUNBUFFERED="1", STATE_DIRECTORY=str(tmp / "state"))
     for key in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"):
         env.pop(key, None)
     keep: list = []
