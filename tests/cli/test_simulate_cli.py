@@ -265,3 +265,39 @@ def test_simulate_json_reports_the_extend_tap_and_the_halfway_cue(capsys, tmp_pa
     assert (hold["phase"], hold["seconds"]) == ("hold", 28 + 20)
     cues = [(r["t"], r["cue"]) for r in records if r["event"] == "cue"]
     assert ("extend" in [c for _, c in cues]) and (8 + 15 + 0.3 + 20) in [t for t, c in cues if c == "halfway"]
+
+
+def journal_at(tmp_path, t: float, boot: str) -> str:
+    """A journal.json as the device leaves it, for the default routine cut at ``t`` s (paused at 20 s)."""
+    from stretchbox.adapters.journal import JournalFile
+    from stretchbox.adapters.routines import load_builtin
+    from stretchbox.core.session import Checkpoint, Session, Tick
+
+    s = Session([load_builtin()[0]])
+    out = s.press("a", 0.0) + s.handle(Tick(20.0)) + s.press("a", 20.0) + s.handle(Tick(t))
+    JournalFile(tmp_path, boot).write([e for e in out if isinstance(e, Checkpoint)][-1].data)
+    return str(tmp_path / "journal.json")
+
+
+def test_simulate_starts_from_a_journal_of_this_boot_paused_where_it_was(capsys, tmp_path):
+    from stretchbox.adapters.journal import current_boot_id
+
+    records = simulate(capsys, "--journal", journal_at(tmp_path, 30.0, current_boot_id()))
+    first = next(r for r in records if r["event"] == "phase")
+    assert (first["phase"], first["stretch"], first["side"], first["seconds"]) == ("paused", 1, "left", 18)
+    assert [r["action"] for r in records if r["event"] == "button"] == ["resume"]  # the implicit A at 0
+    assert records[-1]["event"] == "summary" and records[-1]["completed"] == 6 and not records[-1]["stopped"]
+
+
+def test_simulate_from_another_boots_journal_offers_it_first(capsys, tmp_path):
+    records = simulate(capsys, "--journal", journal_at(tmp_path, 30.0, "another-boot"))
+    first = next(r for r in records if r["event"] == "phase")
+    assert (first["phase"], first["name"], first["side"]) == ("offer", "Seated hamstring", "left")
+    assert [r["action"] for r in records if r["event"] == "button"][0] == "resume"
+
+
+def test_simulate_refuses_a_journal_of_another_routine(capsys, tmp_path):
+    path = tmp_path / "other.yaml"
+    path.write_text("schema: 1\nname: Other\nstretches: [{name: Calf}]\n")
+    assert main(["simulate", str(path), "--journal", journal_at(tmp_path, 30.0, "b")]) == 2
+    assert "its routine 'Post-run stretches' is no longer on the device" in capsys.readouterr().err

@@ -19,7 +19,7 @@ import logging
 import os
 from pathlib import Path
 
-from .files import display_path, fsync_dir, read_regular, replace_durably
+from .files import NotRegularFile, display_path, fsync_dir, read_regular, replace_durably
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,8 @@ class JournalFile:
             size, data = read_regular(self.path, MAX_JOURNAL, follow_symlinks=False)
         except FileNotFoundError:
             return None
+        except NotRegularFile as exc:
+            return self._ignored(exc.args[0])
         except OSError as exc:
             return self._ignored(exc.strerror or str(exc))
         if size > MAX_JOURNAL:
