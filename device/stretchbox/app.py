@@ -429,6 +429,8 @@ class Device:
             run_loop(self.app, inbox, clock, notifier=self.notifier, pinger=WatchdogPinger(self.notifier),
                      should_stop=lambda: stop.is_set() or (self.keyboard is not None and self.keyboard.quit.is_set()))
         finally:
+            if self.state is not None:
+                self.state.stop(clock())
             if watching:
                 self.watcher.stop()
             if self.keyboard:

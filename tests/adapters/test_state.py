@@ -170,3 +170,19 @@ def test_a_stick_that_asks_gets_the_history_staged_and_the_export_unit_started(t
     marker = json.loads((tmp_path / "state" / "history.jsonl").read_text().splitlines()[-1])
     assert marker["event"] == "import" and marker["routines"] == 1
     assert keeper.wall.stick is not None  # the newest routine file's time: a lower bound of the wall clock
+
+
+def test_a_clean_stop_keeps_the_routine_paused_with_the_time_it_had_left(tmp_path):
+    """SIGTERM or q mid-hold: the restart, even much later in the same boot, has the time left at the stop."""
+    clock = Clock()
+    app, keeper = device(tmp_path / "state", clock)
+    press(app, clock, 100.0)
+    step(app, clock, 120.0)  # the left hold: 15 s left
+    keeper.stop(120.0)
+    clock2 = Clock()
+    clock2.t = 900.0
+    app2, keeper2 = device(tmp_path / "state", clock2)
+    app2.carry_out(keeper2.resume(), 900.0)
+    s = app2.session
+    assert s.state == "paused" and s.step.side == "left" and s.remaining() == pytest.approx(15.0)
+    assert s.log.sides[0].held == pytest.approx(15.0) and s.log.paused == pytest.approx(0.0)

@@ -96,6 +96,13 @@ class StateKeeper(Output):
             elif isinstance(e, Finished) and e.log is not None:
                 self._record(e.log, now)
 
+    def stop(self, now: float) -> None:
+        """The program is stopping (SIGTERM, q): the routine under way is kept paused where it is."""
+        checkpoint = self.session.suspended(now)
+        if checkpoint is not None:
+            self._pending = []
+            self._write(checkpoint.data, now)
+
     def frame(self, frame, now: float) -> None:
         """After the panel drew: the step's checkpoint, written."""
         if self._pending:

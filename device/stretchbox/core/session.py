@@ -816,6 +816,17 @@ class Session:
             "status": {str(k): v for k, v in self._hold_status.items()}, "log": log,
         })
 
+    def suspended(self, t: float) -> Checkpoint | None:
+        """The routine under way as a paused checkpoint at ``t`` (None: none is): the program is stopping
+        cleanly, so a restart takes it up with the time it had left, not less the time it was off."""
+        if self.step is None or self._state not in (RUNNING, PAUSED, LEAD_IN):
+            return None
+        self._account(t)
+        checkpoint = self._checkpoint(t)
+        assert checkpoint.data is not None
+        checkpoint.data.update(running=False, left=round(self.remaining(t), 3))
+        return checkpoint
+
     def restore(self, data: dict, t: float, *, same_boot: bool) -> tuple[list[Effect], str | None]:
         """Take up a journal at start-up: the effects, and why it was refused (None: taken up).
 
