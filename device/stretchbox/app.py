@@ -35,7 +35,6 @@ from .adapters.panel import PanelOutput
 from .adapters.replay import dumps, record
 from .adapters.signals import signals_blocked, start_thread
 from .adapters import export
-from .adapters.history import HistoryFile
 from .adapters.journal import JournalFile, current_boot_id
 from .adapters.state import StateKeeper
 from .adapters.systemd import Notifier, WatchdogPinger
@@ -217,14 +216,15 @@ class UsbImports:
         if self.state is None or not export.export_requested(stick):
             return
         try:
-            export.stage_export(self.state.folder, csv_text(sessions(HistoryFile(self.state.folder).read())))
+            # the owner thread's snapshot: reading the file here could race an append or a rotation
+            export.stage_export(self.state.folder, csv_text(sessions(list(self.state.entries))))
             export.start_export(stick.name)
         except (OSError, ValueError) as exc:
             log.error("history export to %s: %s", stick, exc)
 
     def apply(self, done: ImportDone) -> None:
-        if done.routines:
-            self.app.session.replace_routines(done.routines)
+        if done.routines:  # an offer whose routine the stick changed is answered: interrupted, in the history
+            self.app.carry_out(self.app.session.replace_routines(done.routines), done.t)
         if self.state is not None and done.report is not None and done.report.library_changed:
             self.state.imported(len(done.report.imported), done.report.newest_file, done.t)
         self.app.notify(import_notice(done.report, done.problems, done.library_changed))

@@ -65,7 +65,7 @@ def test_a_whole_session_leaves_one_record_and_no_journal(tmp_path):
     assert r.log.ended == Ending.FINISHED and r.clock == "ntp" and r.boot == "boot-1"
     assert r.start_wall == pytest.approx(1_790_000_000.0 + 100.0) and r.end_wall == pytest.approx(r.start_wall + 145)
     assert [s.held for s in r.log.sides] == pytest.approx([30, 30, 30, 30])
-    assert r.id == session_id("boot-1", 100.0)
+    assert r.id == session_id({"boot": "boot-1", "wall": r.start_wall}, 100.0)
     assert app.last_frame.screen == "done" and app.last_frame.detail == "1 session this week"
     assert keeper.journal.writes <= 3 * 4 + 1
 
@@ -85,7 +85,7 @@ def test_a_restart_in_the_same_boot_takes_the_journal_up_and_records_the_session
     while (d := app2.next_deadline()) is not None and d < 500:
         step(app2, clock2, d)
     [r] = records(tmp_path / "state")
-    assert r.id == session_id("boot-1", 100.0) and r.log.ended == Ending.FINISHED
+    assert r.id == session_id({"boot": "boot-1", "wall": r.start_wall}, 100.0) and r.log.ended == Ending.FINISHED
 
 
 def test_after_a_reboot_it_is_offered_and_start_over_keeps_it_as_interrupted(tmp_path):
@@ -186,3 +186,49 @@ def test_a_clean_stop_keeps_the_routine_paused_with_the_time_it_had_left(tmp_pat
     s = app2.session
     assert s.state == "paused" and s.step.side == "left" and s.remaining() == pytest.approx(15.0)
     assert s.log.sides[0].held == pytest.approx(15.0) and s.log.paused == pytest.approx(0.0)
+
+
+def test_a_stick_dated_after_2100_is_not_taken_for_the_clock(tmp_path):
+    clock = Clock()
+    app, keeper = device(tmp_path / "state", clock, trusted=False)
+    (tmp_path / "synced").unlink(missing_ok=True)
+    keeper.imported(1, 1e12, 100.0)  # an NTFS file dated in the year 33658
+    assert keeper.wall.wall_clock()[1] is None and app.session.history_lines  # no crash, no "usb" trust
+
+
+def test_a_journal_with_numbers_too_big_to_be_a_time_is_refused_not_a_crash(tmp_path):
+    (tmp_path / "state").mkdir()
+    huge = "1" + "0" * 400  # valid JSON, no float
+    (tmp_path / "state" / "journal.json").write_text(
+        f'{{"v": 1, "boot": "boot-1", "state": {{"v": 1, "started": {huge}, "origin": {{"wall": {huge}}}}}}}')
+    app, keeper = device(tmp_path / "state", Clock())
+    assert keeper.resume() == [] and app.session.state == "idle"
+
+
+def test_a_session_resumed_after_a_reboot_has_no_end_time_when_the_clock_is_no_longer_trusted(tmp_path):
+    clock = Clock()
+    app, _ = device(tmp_path / "state", clock)
+    press(app, clock, 100.0)
+    step(app, clock, 150.0)
+    (tmp_path / "synced").unlink()  # boot 2: no time sync yet
+    clock2 = Clock()
+    clock2.t = 5.0
+    wall = WallClock(synchronized=tmp_path / "never", hctosys=tmp_path / "none", now=lambda: 1_600_000_000.0)
+    session = Session([TWO], SessionConfig())
+    keeper2 = StateKeeper(tmp_path / "state", session, clock2, wall=wall, boot="boot-2")
+    app2 = App(session, [keeper2])
+    app2.carry_out(keeper2.resume(), 5.0)
+    press(app2, clock2, 6.0)
+    while (d := app2.next_deadline()) is not None and d < 400:
+        step(app2, clock2, d)
+    [r] = records(tmp_path / "state")
+    assert r.clock == "ntp" and r.start_wall == pytest.approx(1_790_000_100.0) and r.end_wall is None
+    assert r.log.duration > 0
+
+
+def test_two_simulate_runs_with_one_state_folder_are_two_sessions(tmp_path, capsys):
+    from stretchbox.cli import main
+
+    for _ in range(2):
+        assert main(["simulate", "--json", "--state-dir", str(tmp_path / "state")]) == 0
+    assert len(records(tmp_path / "state")) == 2

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stretchbox.core.gestures import A, B
+from stretchbox.core.gestures import A, B, Pressed, Released
 from stretchbox.core.history import Ending
 from stretchbox.core.session import (
     HISTORY_SECONDS, IDLE, LEAD_IN, OFFER, PAUSED, Checkpoint, Finished, Phase, Session, SessionConfig,
@@ -135,7 +135,7 @@ def test_a_torn_real_journal_is_refused():
         del broken[key]
         again = new(TWO)
         _, refused = again.restore(broken, 1.0, same_boot=True)
-        assert refused is not None or key in ("stretch", "side", "phase", "extra", "status", "running"), key
+        assert refused is not None or key in ("stretch", "side", "phase", "extra", "status", "running", "shift"), key
 
 
 # ---- the log -------------------------------------------------------------------------------
@@ -171,3 +171,76 @@ def test_a_hold_in_idle_shows_the_history_and_it_closes_by_itself_or_with_a_pres
     s.press(A, 100.0, hold=2.0)
     s.press(B, 103.0)
     assert s.state == IDLE
+
+
+# ---- found in review ----------------------------------------------------------------------------
+ONE = routine(("Calf", "none"), name="One")
+
+
+def test_a_session_taken_up_after_a_reboot_counts_its_time_on_both_clocks_not_across_them():
+    s = new(TWO)
+    out = s.press(A, 0.0) + run_until(s, 50.0)  # boot 1: cut 50 s in; its journal was written at 40 s
+    data = journal(out)
+    again = new(TWO)
+    again.restore(data, 5.0, same_boot=False)  # boot 2's clock starts near 0
+    out = again.press(A, 6.0) + run_until(again, 500.0)
+    fin = [e for e in out if isinstance(e, Finished)][0]
+    assert data["t"] == 40.0
+    assert fin.log.duration == pytest.approx(40.0 + (fin.t - 6.0)) and fin.summary.duration == pytest.approx(
+        fin.log.duration)
+    # and a second cut after the take-up, found again in a third boot, keeps the same arithmetic
+    s = new(TWO)
+    out = s.press(A, 0.0) + run_until(s, 50.0)
+    again = new(TWO)
+    again.restore(journal(out), 5.0, same_boot=False)
+    out = again.press(A, 6.0) + run_until(again, 20.0)
+    second = journal(out)
+    third = new(TWO)
+    third.restore(second, 1.0, same_boot=False)
+    out = third.press(B, 2.0)
+    fin = [e for e in out if isinstance(e, Finished)][0]
+    assert fin.log.ended == Ending.INTERRUPTED and fin.log.duration == pytest.approx(40.0 + (second["t"] - 6.0))
+
+
+def test_the_offer_keeps_its_routine_while_idle_moves_to_another():
+    s = new(TWO)
+    data = journal(s.press(A, 0.0) + run_until(s, 20.0))
+    again = Session([TWO, ONE], SessionConfig(offer_timeout=5))
+    again.restore(data, 1.0, same_boot=False)
+    run_until(again, 10.0)
+    again.press(B, 10.0)  # idle: the next routine
+    assert again.routine.name == "One" and again.frame().lines[0] == "unfinished: Ham, left"
+    again.press(B, 11.0, hold=1.0)  # the offer again
+    out = again.press(A, 13.0)
+    assert again.routine.name == "Test" and again.step.stretch == 0 and again.step.side == "left"
+    assert [e for e in out if isinstance(e, Checkpoint)][-1].data["routine"] == "Test"
+
+
+def test_a_library_that_drops_the_offered_routine_answers_the_offer_as_interrupted():
+    s = new(TWO)
+    data = journal(s.press(A, 0.0) + run_until(s, 20.0))
+    again = Session([TWO], SessionConfig(offer_timeout=5))
+    again.restore(data, 1.0, same_boot=False)
+    assert again.replace_routines([ONE]) == []  # on the offer's screen: waits
+    run_until(again, 10.0)  # the offer times out to idle: the new library is taken, the offer answered
+    assert again.routine.name == "One" and again.frame().lines == ()
+    again = Session([TWO], SessionConfig(offer_timeout=5))
+    again.restore(data, 1.0, same_boot=False)
+    run_until(again, 10.0)
+    effects = again.replace_routines([ONE])  # idle with the offer pending
+    assert [e.log.ended for e in effects if isinstance(e, Finished)] == [Ending.INTERRUPTED]
+
+
+def test_an_import_while_the_power_menu_is_open_over_a_routine_waits_for_the_routine():
+    s = new(TWO)
+    s.press(A, 0.0)
+    run_until(s, 20.0)
+    s.handle(Pressed(A, 20.0))
+    s.handle(Pressed(B, 20.0))
+    run_until(s, 23.5)  # the chord: the menu over the paused routine
+    s.handle(Released(A, 23.5))
+    s.handle(Released(B, 23.5))
+    assert s.state == "confirm-off"
+    s.replace_routines([ONE])
+    s.press(B, 25.0)  # cancel: back to the paused routine, still the old one
+    assert s.state == PAUSED and s.routine.name == "Test"

@@ -56,7 +56,7 @@ def stage_export(state_folder: Path, csv_text: str) -> Path:
     CSV or this one, never a half-written file, even after a power cut.
     """
     path = state_folder / STAGED
-    path.parent.mkdir(mode=0o750, exist_ok=True)
+    path.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
     replace_durably(path, csv_text.encode("utf-8"), 0o644)
     return path
 

@@ -134,6 +134,11 @@ def replace_durably(path: Path, data: bytes, mode: int = 0o640) -> None:
     temp = path.with_name(f".{path.name}.tmp")
     with suppress(FileNotFoundError):
         os.unlink(temp)
-    write_durable(temp, data, mode)
-    os.replace(temp, path)
+    try:
+        write_durable(temp, data, mode)
+        os.replace(temp, path)
+    except OSError:
+        with suppress(OSError):
+            os.unlink(temp)  # a disk full mid-write: no half file left beside the good one
+        raise
     fsync_dir(path.parent)

@@ -28,9 +28,13 @@ from .wallclock import WallClock
 log = logging.getLogger(__name__)
 
 
-def session_id(boot: str | None, started: float) -> str:
-    """A session's identity across restarts: the boot it started in and its monotonic start."""
-    return f"{boot or 'unknown'}:{started:.3f}"
+def session_id(origin: dict, started: float) -> str | None:
+    """A session's identity across restarts: the boot it started in, its monotonic start and its wall
+    clock at the start (two `simulate` runs start at 0.000 in one boot). None: the journal's are not numbers."""
+    try:
+        return f"{origin.get('boot') or 'unknown'}:{float(started):.3f}:{float(origin.get('wall') or 0):.3f}"
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 class StateKeeper(Output):
@@ -50,7 +54,11 @@ class StateKeeper(Output):
         self._offered: dict = {}  # the same, for a journal's session that may come back as interrupted
         self._failed: set[str] = set()
         self._pending: list[dict | None] = []  # the last checkpoint not yet written (None: clear the journal)
-        self.entries: list[Entry] = self.history.read()
+        try:
+            self.entries: list[Entry] = self.history.read()
+        except OSError as exc:  # an unreadable card must not stop the timer: start with no history shown
+            log.error("%s: cannot read the history: %s", display_path(self.history.path), exc)
+            self.entries = []
         self.refresh()
 
     # ---- start-up ----------------------------------------------------------------------------
@@ -61,8 +69,8 @@ class StateKeeper(Output):
             return []
         state, boot = saved["state"], saved["boot"]
         origin = state.get("origin") if isinstance(state.get("origin"), dict) else {}
-        started = state.get("started")
-        if isinstance(started, (int, float)) and self._recorded(session_id(origin.get("boot"), started)):
+        sid = session_id(origin, state.get("started"))
+        if sid is not None and self._recorded(sid):
             log.warning("%s: journal of a session already in the history: dropped", display_path(self.journal.path))
             self._clear()
             return []
@@ -85,7 +93,7 @@ class StateKeeper(Output):
             log.warning("an unfinished session is on offer (the Pi was rebooted): %s", state.get("routine"))
         return effects
 
-    def _recorded(self, sid: str) -> bool:
+    def _recorded(self, sid: str | None) -> bool:
         return any(r.id == sid for r in sessions(self.entries[-20:]))
 
     # ---- the effects -------------------------------------------------------------------------------
@@ -132,12 +140,14 @@ class StateKeeper(Output):
             self._offered = {}
         else:
             self._origin = {}
-        wall, _ = self.wall.wall_clock()
+        wall, source = self.wall.wall_clock()
         start = origin.get("wall") if isinstance(origin.get("wall"), (int, float)) else None
-        record = SessionRecord(session_log, start_wall=start, end_wall=None if interrupted else wall,
-                               clock=origin.get("clock") if origin.get("clock") in CLOCKS else None,
+        clock = origin.get("clock") if origin.get("clock") in CLOCKS else None
+        # the end by a clock as trusted as the start's, or not at all (a reboot-resume may end on a guess)
+        end = None if interrupted or (clock is not None and source is None) else wall
+        record = SessionRecord(session_log, start_wall=start, end_wall=end, clock=clock,
                                boot=origin.get("boot") if isinstance(origin.get("boot"), str) else self.boot,
-                               id=session_id(origin.get("boot"), session_log.started))
+                               id=session_id(origin, session_log.started))
         if self._recorded(record.id):
             return
         if self._safely("history", lambda: self.history.append(record)):
@@ -170,6 +180,9 @@ class StateKeeper(Output):
     def refresh(self) -> None:
         """The history screen's lines and the done screen's streak, from the entries and the clock now."""
         wall, source = self.wall.wall_clock()
-        today = local_date(wall) if source is not None else None
+        try:
+            today = local_date(wall) if source is not None else None
+        except (ValueError, OverflowError, OSError):  # a clock no calendar can show
+            today = None
         self.session.history_lines = screen_lines(self.entries, today, self.boot)
         self.session.streak_line = streak_line(self.entries, today)

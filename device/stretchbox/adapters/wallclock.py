@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 SYNCHRONIZED = Path("/run/systemd/timesync/synchronized")
+LATEST_CLOCK = 4_102_444_800  # 2100-01-01: a stick's file time past it is not taken for the time
 HCTOSYS = Path("/sys/class/rtc/rtc0/hctosys")
 
 
@@ -37,7 +38,10 @@ class WallClock:
         self.stick: tuple[float, float] | None = None  # (the stick's newest file time, monotonic then)
 
     def note_stick_time(self, epoch: float, monotonic_now: float) -> None:
-        """A stick imported now had ``epoch`` as its newest file time: the latest noted wins."""
+        """A stick imported now had ``epoch`` as its newest file time: the latest noted wins. A time before
+        1970 or after 2100 is a broken file time, not a clock (and no calendar can be drawn from it)."""
+        if not 0 < epoch < LATEST_CLOCK:
+            return
         if self.stick is None or epoch - monotonic_now > self.stick[0] - self.stick[1]:
             self.stick = (epoch, monotonic_now)
 

@@ -496,6 +496,7 @@ class Session:
         self._deadline = 0.0  # when the current step ends (running) or lead-in ends
         self._remaining = 0.0  # frozen time left while paused / in lead-in
         self._started_at = 0.0
+        self._shift = 0.0  # this boot's clock minus the session's own (a session taken up after a reboot)
         self._paused_at = 0.0
         self._menu_at = 0.0
         self._before_menu = IDLE
@@ -508,6 +509,7 @@ class Session:
         self.log: SessionLog | None = None  # the session under way, for the history
         self._log_mark = 0.0  # accounting: when held or paused time was last counted
         self._offer: dict | None = None  # a journal from another boot, on offer until answered or a start
+        self._offer_routine: Routine | None = None  # its routine (the selection may move on while it waits)
         self._offer_at = 0.0
         self._history_at = 0.0
         # What the adapters know and the core shows: the history screen's lines, the done screen's streak.
@@ -598,18 +600,37 @@ class Session:
             return self._remaining
         return 0.0
 
-    def replace_routines(self, routines: list[Routine] | tuple[Routine, ...]) -> None:
-        """A new library (USB import). A running routine keeps its own copy of the plan;
-        the selection follows the routine's name when it is still there."""
+    def replace_routines(self, routines: list[Routine] | tuple[Routine, ...]) -> list[Effect]:
+        """A new library (USB import): taken at once when no routine is under way or on offer, else when
+        it ends (a running routine keeps its own plan). The selection follows the routine's name when it is
+        still there. An offer whose routine the new library changed or dropped is answered: interrupted."""
         if not routines:
             raise ValueError("a session needs at least one routine")
+        menu_over_routine = self._state in (CONFIRM_OFF, POWERING_OFF) and self._before_menu not in (IDLE, DONE)
+        if self._state in (IDLE, DONE, HISTORY, CONFIRM_OFF, POWERING_OFF) and not menu_over_routine:
+            return self._take_library(tuple(routines), self.now)
+        self._pending_routines = tuple(routines)
+        return []
+
+    def _take_library(self, routines: tuple[Routine, ...], t: float) -> list[Effect]:
         current = self.routine.name
         names = [r.name for r in routines]
-        if self._state in (IDLE, DONE, CONFIRM_OFF, POWERING_OFF):
-            self.routines = tuple(routines)
-            self.selected = names.index(current) if current in names else 0
-        else:
-            self._pending_routines = tuple(routines)
+        self.routines = routines
+        self.selected = names.index(current) if current in names else 0
+        if self._offer is None:
+            return []
+        try:
+            self._journal_routine(self._offer)
+        except RoutineGone:
+            offer, self._offer = self._offer, None
+            return self._interrupted(offer, t)
+        return []
+
+    def _take_pending(self, t: float, out: list[Effect]) -> None:
+        """Back to idle: a library that arrived meanwhile is the device's now."""
+        if self._pending_routines:
+            pending, self._pending_routines = self._pending_routines, ()
+            out.extend(self._take_library(pending, t))
 
     # ---- events --------------------------------------------------------
     def handle(self, event: Event) -> list[Effect]:
@@ -780,7 +801,7 @@ class Session:
         log = self.log
         if log is not None:
             log.ended = ending or (Ending.STOPPED if stopped else Ending.FINISHED)
-            log.duration = t - log.started
+            log.duration = t - self._shift - log.started
         out.append(PhaseStarted(t, DONE, None, self.routine.name, None, 0, 0))
         out.append(Cue(t, "done"))
         out.append(Finished(t, self.summary, log))
@@ -794,7 +815,7 @@ class Session:
         completed = sum(all(s == "completed" for s in v) for v in per_stretch.values())
         skipped = sum(any(s == "skipped" for s in v) and not all(s == "completed" for s in v)
                       for v in per_stretch.values())
-        return Summary(round(t - self._started_at, 3), completed, skipped, len(per_stretch), stopped)
+        return Summary(round(t - self._shift - self._started_at, 3), completed, skipped, len(per_stretch), stopped)
 
     # ---- the resume journal ------------------------------------------------
     def _checkpoint(self, t: float) -> Checkpoint:
@@ -811,7 +832,7 @@ class Session:
         return Checkpoint(t, {
             "v": JOURNAL_VERSION, "routine": self.routine.name, "hash": self.routine.content_hash(),
             "step": self._i, "stretch": step.stretch + 1, "side": step.side, "phase": str(step.phase),
-            "left": round(left, 3), "running": running, "t": round(t, 3), "started": self._started_at,
+            "left": round(left, 3), "running": running, "t": round(t, 3), "started": self._started_at, "shift": self._shift,
             "extra": {str(k): v for k, v in self._extra.items()},
             "status": {str(k): v for k, v in self._hold_status.items()}, "log": log,
         })
@@ -856,7 +877,7 @@ class Session:
             return [], f"unreadable ({type(exc).__name__}: {exc})"
         if not same_boot:
             self.selected = index
-            self._offer, self._offer_at = data, t
+            self._offer, self._offer_at, self._offer_routine = data, t, routine
             self._state = OFFER
             return [PhaseStarted(t, OFFER, steps[i].stretch + 1, routine.stretches[steps[i].stretch].name,
                                  steps[i].side, float(data["left"]))], None
@@ -874,12 +895,14 @@ class Session:
         return index, self.routines[index]
 
     def _take_up(self, index: int, data: dict, steps: tuple[Step, ...], log: SessionLog, t: float, *,
-                 elapsed: float) -> list[Effect]:
-        """Continue the journal's session, paused at its step."""
+                 elapsed: float, shift: float = 0.0) -> list[Effect]:
+        """Continue the journal's session, paused at its step. ``shift``: this clock minus the journal's
+        (another boot's monotonic clock starts again from 0; the time the Pi was off is no one's)."""
         self.selected = index
         self._steps, self._i, self.log = steps, int(data["step"]), log
         self._extra, self._hold_status = _journal_maps(data)
         self._started_at = float(data["started"])
+        self._shift = float(data.get("shift", 0.0)) + shift
         left = float(data["left"])
         if data.get("running"):
             # The service was down since the journal was written: count that time as gone (held, in a hold).
@@ -901,7 +924,7 @@ class Session:
         try:
             log = log_from_dict(data["log"])
             log.ended = Ending.INTERRUPTED
-            log.duration = max(0.0, float(data["t"]) - log.started)
+            log.duration = max(0.0, float(data["t"]) - float(data.get("shift", 0.0)) - log.started)
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
             return [Checkpoint(t, None)]
         held = sum(not s.skipped and s.planned is not None and s.held >= s.planned for s in log.sides)
@@ -909,8 +932,8 @@ class Session:
         return [Finished(t, summary, log), Checkpoint(t, None)]
 
     def _offered_step(self) -> Step:
-        assert self._offer is not None
-        return plan(self.routine)[int(self._offer["step"])]
+        assert self._offer is not None and self._offer_routine is not None
+        return plan(self._offer_routine)[int(self._offer["step"])]
 
     # ---- handlers: (self, t, out, was); the state is already the new one --------------
     def _do_next_step(self, t: float, out: list[Effect], was: State) -> None:
@@ -949,6 +972,7 @@ class Session:
         self._hold_status = {}
         self._extra = {}
         self._started_at = self._log_mark = t
+        self._shift = 0.0
         self.summary = None
         r = self.routine
         self.log = SessionLog(r.name, r.content_hash(), t, [
@@ -1013,8 +1037,10 @@ class Session:
         data, self._offer = self._offer, None
         assert data is not None
         target = self._state  # lead-in, or running (the table's NO_LEAD_IN)
-        out.extend(self._take_up(self.selected, data, plan(self.routine), log_from_dict(data["log"]), t,
-                                 elapsed=0.0))
+        # still in the library: a library that changed it answered the offer (_take_library)
+        index, routine = self._journal_routine(data)
+        out.extend(self._take_up(index, data, plan(routine), log_from_dict(data["log"]), t,
+                                 elapsed=0.0, shift=t - float(data["t"])))
         self._state = target
         self._do_resume(t, out, PAUSED)
 
@@ -1022,9 +1048,11 @@ class Session:
         if self._offer is not None:
             out.extend(self._interrupted(self._offer, t))
             self._offer = None
+        self._take_pending(t, out)
         out.append(PhaseStarted(t, IDLE, None, self.routine.name, None, 0))
 
     def _do_later(self, t: float, out: list[Effect], was: State) -> None:
+        self._take_pending(t, out)
         out.append(PhaseStarted(t, IDLE, None, self.routine.name, None, 0))
 
     def _do_offer(self, t: float, out: list[Effect], was: State) -> None:
@@ -1034,6 +1062,7 @@ class Session:
         self._history_at = t
 
     def _do_close(self, t: float, out: list[Effect], was: State) -> None:
+        self._take_pending(t, out)
         out.append(PhaseStarted(t, IDLE, None, self.routine.name, None, 0))
 
     def _do_stop(self, t: float, out: list[Effect], was: State) -> None:
@@ -1043,9 +1072,7 @@ class Session:
         self._finish(t, out, stopped=True, ending=Ending.TIMED_OUT)
 
     def _do_dismiss(self, t: float, out: list[Effect], was: State) -> None:
-        if self._pending_routines:
-            pending, self._pending_routines = self._pending_routines, ()
-            self.replace_routines(pending)
+        self._take_pending(t, out)
         out.append(PhaseStarted(t, IDLE, None, self.routine.name, None, 0))
 
     def _do_power_menu(self, t: float, out: list[Effect], was: State) -> None:
@@ -1062,6 +1089,8 @@ class Session:
     def _do_cancel(self, t: float, out: list[Effect], was: State) -> None:
         if self._state == PAUSED:
             self._paused_at = t
+        elif self._state == IDLE:
+            self._take_pending(t, out)
 
     def _do_power_off(self, t: float, out: list[Effect], was: State) -> None:
         self._menu_at = t
@@ -1152,6 +1181,7 @@ class Session:
         if self._state == OFFER:
             assert self._offer is not None
             step = self._offered_step()
+            r = self._offer_routine
             stretch = r.stretches[step.stretch]
             return Frame("offer", title="RESUME?", name=stretch.name, icon=stretch.icon, icon_png=stretch.icon_png,
                          side=step.side, seconds=math.ceil(float(self._offer["left"]) - 1e-9),
@@ -1196,7 +1226,8 @@ class Session:
         if self._offer is None:
             return ()
         step = self._offered_step()
-        where = self.routine.stretches[step.stretch].name + (f", {step.side}" if step.side else "")
+        assert self._offer_routine is not None
+        where = self._offer_routine.stretches[step.stretch].name + (f", {step.side}" if step.side else "")
         how = "hold B: resume" if not self.config.one_button else "A starts afresh"
         return (f"unfinished: {where}", how)
 
