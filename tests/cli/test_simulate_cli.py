@@ -264,7 +264,8 @@ def test_simulate_json_reports_the_extend_tap_and_the_halfway_cue(capsys, tmp_pa
     hold = [r for r in records if r["event"] == "phase" and r["t"] == 10.3][0]
     assert (hold["phase"], hold["seconds"]) == ("hold", 28 + 20)
     cues = [(r["t"], r["cue"]) for r in records if r["event"] == "cue"]
-    assert ("extend" in [c for _, c in cues]) and (8 + 15 + 0.3 + 20) in [t for t, c in cues if c == "halfway"]
+    # the middle of the hold as it stands: it ends at 10.3 + 48, and 50 s of it is 25 s before that
+    assert ("extend" in [c for _, c in cues]) and [t for t, c in cues if c == "halfway"][0] == pytest.approx(10.3 + 48 - 25)
 
 
 def journal_at(tmp_path, t: float, boot: str) -> str:

@@ -244,3 +244,41 @@ def test_an_import_while_the_power_menu_is_open_over_a_routine_waits_for_the_rou
     s.replace_routines([ONE])
     s.press(B, 25.0)  # cancel: back to the paused routine, still the old one
     assert s.state == PAUSED and s.routine.name == "Test"
+
+
+def test_a_power_off_that_fails_mid_routine_goes_back_to_the_paused_routine_not_losing_it():
+    s = new(TWO)
+    s.press(A, 0.0)
+    run_until(s, 10.0)
+    s.handle(Pressed(A, 10.0))
+    s.handle(Pressed(B, 10.0))
+    run_until(s, 13.5)
+    s.handle(Released(A, 14.0))
+    s.handle(Released(B, 14.0))
+    s.press(A, 15.0)  # yes, power off ... and nothing happens for 60 s
+    run_until(s, 80.0)
+    assert s.state == PAUSED and s.step.phase.value == "hold" and s.log.ended is None
+
+
+def test_an_extend_then_the_menu_sounds_paused_once():
+    from tests.helpers import cues
+    s = new(routine(("Ham", "none"), prepare=0, hold=30))
+    s.press(A, 0.0)
+    run_until(s, 5.0)
+    s.press(A, 5.0)
+    s.press(A, 5.3)  # extend
+    s.handle(Pressed(A, 8.0))
+    s.handle(Pressed(B, 8.0))
+    out = run_until(s, 11.5)
+    assert [c for _, c in cues(out)].count("paused") == 1
+
+
+def test_the_offer_of_an_open_hold_shows_no_time_left():
+    from stretchbox.core.routine import routine_from_mapping
+    r = routine_from_mapping({"schema": 1, "name": "Open", "defaults": {"prepare": 2},
+                              "stretches": [{"name": "O", "icon": "calf", "sides": "none", "hold": "open"}]})
+    s = Session([r])
+    data = journal(s.press(A, 0.0) + run_until(s, 12.0))
+    again = Session([r])
+    effects, _ = again.restore(data, 5.0, same_boot=False)
+    assert again.frame().seconds is None and effects[0].seconds is None

@@ -49,7 +49,9 @@ Rules, all in one place:
 * Resuming a paused hold first runs a lead-in (``resume_lead`` s) to get back
   into position; the hold then goes on with the time it had left.
 * The power menu pauses a running routine first (``pause-for-menu``); A
-  powers off; B or the menu timeout goes back to where it was opened.
+  powers off; B or the menu timeout goes back to where it was opened (from the
+  history or the offer: idle, the offer still pending), and so does a power-off
+  that failed (still running 60 s later).
 
 Time is an input (``event.t``, monotonic seconds); nothing here sleeps.
 """
@@ -307,7 +309,9 @@ TABLE: dict[Where, dict[Input, Cell]] = {
         Input.MENU_TIMEOUT: _CANCEL,
     },
     (POWERING_OFF, None): {
-        Input.POWER_OFF_FAILS: (Then(Action.WAKE, IDLE),),  # still alive: the power-off command failed
+        # still alive: the power-off command failed; back where the menu was opened (a routine stays paused)
+        Input.POWER_OFF_FAILS: (Then(Action.WAKE, PAUSED, when=Guard.FROM_PAUSED),
+                                Then(Action.WAKE, DONE, when=Guard.FROM_DONE), Then(Action.WAKE, IDLE)),
     },
 }
 TIMEOUTS = (Input.STEP_ENDS, Input.COUNTDOWN, Input.HALFWAY, Input.LEAD_IN_ENDS, Input.PAUSE_TIMEOUT,
@@ -588,7 +592,7 @@ class Session:
         seconds = self._steps[self._i].seconds
         if self._halfway_cued or seconds is None or seconds < HALFWAY_FROM or not self._halfway_on():
             return None
-        due = self._deadline - seconds / 2
+        due = self._deadline - self._duration(self._i) / 2  # the middle of the hold as it stands (extended)
         return due if due >= self.now - 1e-9 else None
 
     def remaining(self, now: float | None = None) -> float:
@@ -879,8 +883,9 @@ class Session:
             self.selected = index
             self._offer, self._offer_at, self._offer_routine = data, t, routine
             self._state = OFFER
+            open_hold = steps[i].seconds is None and steps[i].phase is HOLD
             return [PhaseStarted(t, OFFER, steps[i].stretch + 1, routine.stretches[steps[i].stretch].name,
-                                 steps[i].side, float(data["left"]))], None
+                                 steps[i].side, None if open_hold else _number(float(data["left"])))], None
         return self._take_up(index, data, steps, log, t, elapsed=t - written), None
 
     def _journal_routine(self, data: dict) -> tuple[int, Routine]:
@@ -927,8 +932,13 @@ class Session:
             log.duration = max(0.0, float(data["t"]) - float(data.get("shift", 0.0)) - log.started)
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
             return [Checkpoint(t, None)]
-        held = sum(not s.skipped and s.planned is not None and s.held >= s.planned for s in log.sides)
-        summary = Summary(round(log.duration, 3), held, sum(s.skipped for s in log.sides), len(log.sides), True)
+        per_stretch: dict[int, list[SideLog]] = {}
+        for side in log.sides:
+            per_stretch.setdefault(side.stretch, []).append(side)
+        done = sum(all(not s.skipped and s.held > 0 and (s.planned is None or s.held >= s.planned - 0.05)
+                       for s in sides) for sides in per_stretch.values())
+        skipped = sum(any(s.skipped for s in sides) for sides in per_stretch.values())
+        summary = Summary(round(log.duration, 3), done, skipped, len(per_stretch), True)
         return [Finished(t, summary, log), Checkpoint(t, None)]
 
     def _offered_step(self) -> Step:
@@ -1008,6 +1018,7 @@ class Session:
         """The second tap: this side's hold gets ``extend`` more seconds and goes on at once (no lead-in:
         nobody moved). The tap that paused was no pause."""
         added = self.config.extend
+        self._tapped_at = None  # the gesture is complete
         self._extra[self._i] = self._extra.get(self._i, 0.0) + added
         self._remaining += added
         self._deadline = t + self._remaining
@@ -1015,7 +1026,7 @@ class Session:
             self.log.pauses = max(0, self.log.pauses - 1)
             side = self._side_log(self._i)
             if side is not None:
-                side.extended += int(added)
+                side.extended += round(added)
         step = self._steps[self._i]
         out.append(self._phase(t, step.phase, step, round(self._remaining, 3)))
         out.append(Cue(t, "extend", step.side))
@@ -1097,7 +1108,12 @@ class Session:
         out.append(PowerOff(t))
 
     def _do_wake(self, t: float, out: list[Effect], was: State) -> None:
-        out.append(PhaseStarted(t, IDLE, None, self.routine.name, None, 0))
+        if self._state == PAUSED:
+            self._paused_at = t
+            step = self._steps[self._i]
+            out.append(self._phase(t, PAUSED, step, self._remaining))
+        elif self._state == IDLE:
+            out.append(PhaseStarted(t, IDLE, None, self.routine.name, None, 0))
 
     # ---- moving along the plan: skip and back ----------------------------
     def _current_hold(self) -> int:
@@ -1184,7 +1200,8 @@ class Session:
             r = self._offer_routine
             stretch = r.stretches[step.stretch]
             return Frame("offer", title="RESUME?", name=stretch.name, icon=stretch.icon, icon_png=stretch.icon_png,
-                         side=step.side, seconds=math.ceil(float(self._offer["left"]) - 1e-9),
+                         side=step.side, seconds=None if step.seconds is None and step.phase is HOLD
+                         else math.ceil(float(self._offer["left"]) - 1e-9),
                          index=step.stretch + 1, count=len(r.stretches), open_hold=step.seconds is None,
                          lines=("A: resume", "B: start over" if not self.config.one_button else "hold 1 s: start over"))
         if self._state == HISTORY:
