@@ -231,30 +231,29 @@ def test_a_library_that_drops_the_offered_routine_answers_the_offer_as_interrupt
     assert [e.log.ended for e in effects if isinstance(e, Finished)] == [Ending.INTERRUPTED]
 
 
-def test_an_import_while_the_power_menu_is_open_over_a_routine_waits_for_the_routine():
+def menu_over_a_routine(at: float) -> Session:
+    """TWO under way, then the chord (A+B held 3 s from ``at``): the power menu over the paused routine."""
     s = new(TWO)
     s.press(A, 0.0)
-    run_until(s, 20.0)
-    s.handle(Pressed(A, 20.0))
-    s.handle(Pressed(B, 20.0))
-    run_until(s, 23.5)  # the chord: the menu over the paused routine
-    s.handle(Released(A, 23.5))
-    s.handle(Released(B, 23.5))
+    run_until(s, at)
+    s.handle(Pressed(A, at))
+    s.handle(Pressed(B, at))
+    run_until(s, at + 3.5)
+    s.handle(Released(A, at + 3.5))
+    s.handle(Released(B, at + 3.5))
     assert s.state == "confirm-off"
+    return s
+
+
+def test_an_import_while_the_power_menu_is_open_over_a_routine_waits_for_the_routine():
+    s = menu_over_a_routine(20.0)
     s.replace_routines([ONE])
     s.press(B, 25.0)  # cancel: back to the paused routine, still the old one
     assert s.state == PAUSED and s.routine.name == "Test"
 
 
 def test_a_power_off_that_fails_mid_routine_goes_back_to_the_paused_routine_not_losing_it():
-    s = new(TWO)
-    s.press(A, 0.0)
-    run_until(s, 10.0)
-    s.handle(Pressed(A, 10.0))
-    s.handle(Pressed(B, 10.0))
-    run_until(s, 13.5)
-    s.handle(Released(A, 14.0))
-    s.handle(Released(B, 14.0))
+    s = menu_over_a_routine(10.0)
     s.press(A, 15.0)  # yes, power off ... and nothing happens for 60 s
     run_until(s, 80.0)
     assert s.state == PAUSED and s.step.phase.value == "hold" and s.log.ended is None
