@@ -13,7 +13,6 @@ JSON Schema editors use from the same definitions.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -113,6 +112,8 @@ class Routine:
 
     def content_hash(self) -> str:
         """A short fingerprint of what the routine does: a resume journal for another version is discarded."""
+        import hashlib  # here: 3 ms of start-up the config's check (before the splash) does not need
+
         return hashlib.sha256(repr((self.name, self.stretches, self.min_hold)).encode()).hexdigest()[:16]
 
 
