@@ -86,7 +86,6 @@ class _Playing:
     steps: tuple[Step, ...]
     index: int
     ends: float
-    cue: str = ""
 
 
 class BuzzerOutput(Output):
@@ -109,7 +108,7 @@ class BuzzerOutput(Output):
         self.quiet = quiet
         self.overrides = overrides
         self.on_pin = on_pin
-        self._queue: deque[tuple[float, tuple[Step, ...], str]] = deque()  # (when, steps, cue name)
+        self._queue: deque[tuple[float, tuple[Step, ...]]] = deque()
         self._playing: _Playing | None = None
         self._levels: dict[str, int] = {}
         self._last_change = float("-inf")
@@ -132,7 +131,7 @@ class BuzzerOutput(Output):
             return
         if len(self._queue) >= self.MAX_QUEUE:  # never fall behind: drop the oldest waiting cue
             self._queue.popleft()
-        self._queue.append((cue.t, steps, cue.cue))
+        self._queue.append((cue.t, steps))
         self.played.append((cue.t, cue.cue))
 
     def advance(self, now: float) -> None:
@@ -149,9 +148,9 @@ class BuzzerOutput(Output):
                     self._apply(None, p.ends)
                     continue
             if self._playing is None and self._queue and self._queue[0][0] <= now:
-                start, steps, name = self._queue.popleft()
+                start, steps = self._queue.popleft()
                 start = max(start, self._last_change + CUE_GAP)  # queued behind the pattern before it
-                self._playing = _Playing(steps, 0, start + steps[0][0], name)
+                self._playing = _Playing(steps, 0, start + steps[0][0])
                 self._apply(steps[0][1], start)
                 continue
             return
