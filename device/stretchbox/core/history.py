@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
+from .frame import clock_text
 from .text import printable, quote
 
 RECORD_VERSION = 1
@@ -367,8 +368,8 @@ def csv_text(records: list[SessionRecord], day: Callable[[float], date] = local_
 
 
 def _mss(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    return f"{minutes}:{secs:02d}"
+    """Held seconds as the screens write times (``clock_text``), to the nearest second."""
+    return clock_text(round(seconds))
 
 
 def screen_lines(entries: list[Entry], today: date | None, boot: str | None,
