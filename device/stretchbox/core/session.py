@@ -350,6 +350,11 @@ class Step:
     side: str | None
     seconds: int | None  # None: an open hold
 
+    @property
+    def open(self) -> bool:
+        """An open hold: it counts up until a press ends it (only a hold can be open)."""
+        return self.seconds is None
+
 
 @dataclass(frozen=True)
 class PhaseStarted:
@@ -573,14 +578,14 @@ class Session:
         return (OPEN_HOLD_LIMIT if seconds is None else seconds) + self._extra.get(i, 0.0)
 
     def _is_open(self, i: int | None = None) -> bool:
-        return self._steps[self._i if i is None else i].seconds is None
+        return self._steps[self._i if i is None else i].open
 
     def routine_left(self, now: float | None = None) -> float | None:
         """Planned seconds of the routine still ahead (skips, backs and extensions included); None while an
         open hold is here or ahead, since nobody knows how long it lasts."""
         if self.step is None:
             return 0.0 if self._state == DONE else None
-        if any(s.seconds is None for s in self._steps[self._i:]):
+        if any(s.open for s in self._steps[self._i:]):
             return None
         return self.remaining(now) + sum(self._duration(j) for j in range(self._i + 1, len(self._steps)))
 
@@ -795,7 +800,7 @@ class Session:
 
     def _phase(self, t: float, phase: str, step: Step, seconds: float) -> PhaseStarted:
         s = self.routine.stretches[step.stretch]
-        shown = None if step.phase is HOLD and step.seconds is None else _number(seconds)
+        shown = None if step.open else _number(seconds)
         left = self.routine_left(t)
         return PhaseStarted(t, phase, step.stretch + 1, s.name, step.side, shown,
                             None if left is None else _number(left))
@@ -883,9 +888,8 @@ class Session:
             self.selected = index
             self._offer, self._offer_at, self._offer_routine = data, t, routine
             self._state = OFFER
-            open_hold = steps[i].seconds is None and steps[i].phase is HOLD
             return [PhaseStarted(t, OFFER, steps[i].stretch + 1, routine.stretches[steps[i].stretch].name,
-                                 steps[i].side, None if open_hold else _number(float(data["left"])))], None
+                                 steps[i].side, None if steps[i].open else _number(float(data["left"])))], None
         return self._take_up(index, data, steps, log, t, elapsed=t - written), None
 
     def _journal_routine(self, data: dict) -> tuple[int, Routine]:
@@ -1200,9 +1204,8 @@ class Session:
             r = self._offer_routine
             stretch = r.stretches[step.stretch]
             return Frame("offer", title="RESUME?", name=stretch.name, icon=stretch.icon, icon_png=stretch.icon_png,
-                         side=step.side, seconds=None if step.seconds is None and step.phase is HOLD
-                         else math.ceil(float(self._offer["left"]) - 1e-9),
-                         index=step.stretch + 1, count=len(r.stretches), open_hold=step.seconds is None,
+                         side=step.side, seconds=None if step.open else math.ceil(float(self._offer["left"]) - 1e-9),
+                         index=step.stretch + 1, count=len(r.stretches), open_hold=step.open,
                          lines=("A: resume", "B: start over" if not self.config.one_button else "hold 1 s: start over"))
         if self._state == HISTORY:
             return Frame("history", title="HISTORY", lines=self.history_lines or ("no sessions yet",),
@@ -1215,7 +1218,7 @@ class Session:
                          detail=self.streak_line)
         step = self._steps[self._i]
         stretch = r.stretches[step.stretch]
-        open_hold = step.phase is HOLD and step.seconds is None
+        open_hold = step.open
         run = self._duration(self._i) - self.remaining(now)  # seconds this step has run
         shown = math.floor(run + 1e-9) if open_hold else math.ceil(self.remaining(now) - 1e-9)
         left = self.routine_left(now)
