@@ -35,7 +35,7 @@ from .adapters.panel import PanelOutput
 from .adapters.replay import dumps, record
 from .adapters.signals import signals_blocked, start_thread
 from .adapters import export
-from .adapters.journal import JournalFile, current_boot_id
+from .adapters.journal import JournalFile
 from .adapters.state import StateKeeper
 from .adapters.systemd import Notifier, WatchdogPinger
 from .adapters.usbwatch import MountWatcher, StickMounted, StickRemoved
@@ -392,12 +392,12 @@ class Device:
 
     def resume_from(self, path: Path) -> None:
         """``simulate --journal FILE``: take up that journal, as the device would (this boot's or another's)."""
-        saved = JournalFile(path.parent, name=path.name).read()
+        journal = JournalFile(path.parent, name=path.name)
+        saved = journal.read()
         if saved is None:
             raise UsageError(f"--journal: {path} is not a journal this device can read (see the line above)")
         now = self.platform.clock()
-        effects, refused = self.app.session.restore(saved["state"], now,
-                                                    same_boot=saved["boot"] is not None and saved["boot"] == current_boot_id())
+        effects, refused = self.app.session.restore(saved["state"], now, same_boot=journal.written_this_boot(saved))
         if refused is not None:
             raise UsageError(f"--journal: {path}: not resumed: {refused}")
         self.app.carry_out(effects, now)

@@ -80,6 +80,10 @@ class JournalFile:
         boot = saved.get("boot")
         return {"boot": boot if isinstance(boot, str) else None, "state": saved["state"]}
 
+    def written_this_boot(self, saved: dict) -> bool:
+        """A journal ``read`` returned was written in this boot (a restart), not before a reboot."""
+        return saved["boot"] is not None and saved["boot"] == self.boot
+
     def _ignored(self, why: str) -> None:
         log.warning("%s: journal ignored: %s", display_path(self.path), why)
         return None

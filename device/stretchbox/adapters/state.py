@@ -67,7 +67,7 @@ class StateKeeper(Output):
         saved = self.journal.read()
         if saved is None:
             return []
-        state, boot = saved["state"], saved["boot"]
+        state = saved["state"]
         origin = state.get("origin") if isinstance(state.get("origin"), dict) else {}
         sid = session_id(origin, state.get("started"))
         if sid is not None and self._recorded(sid):
@@ -75,9 +75,8 @@ class StateKeeper(Output):
             self._clear()
             return []
         now = self.clock()
-        same_boot = boot is not None and boot == self.boot
         self._offered = origin
-        effects, refused = self.session.restore(state, now, same_boot=same_boot)
+        effects, refused = self.session.restore(state, now, same_boot=self.journal.written_this_boot(saved))
         if refused is not None:
             log.warning("%s: not resumed: %s", display_path(self.journal.path), refused)
             if not any(isinstance(e, Checkpoint) for e in effects):
