@@ -518,7 +518,9 @@ class Session:
         self.log: SessionLog | None = None  # the session under way, for the history
         self._log_mark = 0.0  # accounting: when held or paused time was last counted
         self._offer: dict | None = None  # a journal from another boot, on offer until answered or a start
-        self._offer_routine: Routine | None = None  # its routine (the selection may move on while it waits)
+        # its routine and the step it was cut in (the selection may move on while it waits)
+        self._offer_routine: Routine | None = None
+        self._offer_step: Step | None = None
         self._offer_at = 0.0
         self._history_at = 0.0
         # What the adapters know and the core shows: the history screen's lines, the done screen's streak.
@@ -745,7 +747,8 @@ class Session:
         return not any(h > self._current_hold() for h in self._holds())
 
     def _no_lead_in(self, t: float) -> bool:
-        step = self._offered_step() if self._state == OFFER else self._steps[self._i]
+        step = self._offer_step if self._state == OFFER else self._steps[self._i]
+        assert step is not None
         return not self.config.resume_lead > 0 or step.phase is not HOLD
 
     def _tapped_twice(self, t: float) -> bool:
@@ -886,7 +889,7 @@ class Session:
             return [], f"unreadable ({type(exc).__name__}: {exc})"
         if not same_boot:
             self.selected = index
-            self._offer, self._offer_at, self._offer_routine = data, t, routine
+            self._offer, self._offer_at, self._offer_routine, self._offer_step = data, t, routine, steps[i]
             self._state = OFFER
             return [PhaseStarted(t, OFFER, steps[i].stretch + 1, routine.stretches[steps[i].stretch].name,
                                  steps[i].side, None if steps[i].open else _number(float(data["left"])))], None
@@ -944,10 +947,6 @@ class Session:
         skipped = sum(any(s.skipped for s in sides) for sides in per_stretch.values())
         summary = Summary(round(log.duration, 3), done, skipped, len(per_stretch), True)
         return [Finished(t, summary, log), Checkpoint(t, None)]
-
-    def _offered_step(self) -> Step:
-        assert self._offer is not None and self._offer_routine is not None
-        return plan(self._offer_routine)[int(self._offer["step"])]
 
     # ---- handlers: (self, t, out, was); the state is already the new one --------------
     def _do_next_step(self, t: float, out: list[Effect], was: State) -> None:
@@ -1200,8 +1199,8 @@ class Session:
                          duration=r.total_seconds(), open_hold=r.has_open_holds(), lines=self._offer_lines())
         if self._state == OFFER:
             assert self._offer is not None
-            step = self._offered_step()
-            r = self._offer_routine
+            step, r = self._offer_step, self._offer_routine
+            assert step is not None and r is not None
             stretch = r.stretches[step.stretch]
             return Frame("offer", title="RESUME?", name=stretch.name, icon=stretch.icon, icon_png=stretch.icon_png,
                          side=step.side, seconds=None if step.open else math.ceil(float(self._offer["left"]) - 1e-9),
@@ -1245,8 +1244,8 @@ class Session:
         """Idle after the offer's screen timed out: the offer stays, one gesture away, until the next start."""
         if self._offer is None:
             return ()
-        step = self._offered_step()
-        assert self._offer_routine is not None
+        step = self._offer_step
+        assert step is not None and self._offer_routine is not None
         where = self._offer_routine.stretches[step.stretch].name + (f", {step.side}" if step.side else "")
         how = "hold B: resume" if not self.config.one_button else "A starts afresh"
         return (f"unfinished: {where}", how)
