@@ -617,8 +617,8 @@ class Session:
         still there. An offer whose routine the new library changed or dropped is answered: interrupted."""
         if not routines:
             raise ValueError("a session needs at least one routine")
-        menu_over_routine = self._state in (CONFIRM_OFF, POWERING_OFF) and self._before_menu not in (IDLE, DONE)
-        if self._state in (IDLE, DONE, HISTORY, CONFIRM_OFF, POWERING_OFF) and not menu_over_routine:
+        under_way = self.log is not None and self.log.ended is None  # also paused behind the power menu
+        if not under_way and self._state != OFFER:
             return self._take_library(tuple(routines), self.now)
         self._pending_routines = tuple(routines)
         return []
