@@ -25,8 +25,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .adapters import export
 from .adapters.buttons import ButtonsInput, mock_pin_factory
 from .adapters.buzzer import BuzzerOutput, sound_devices
+from .adapters.journal import JournalFile
 from .adapters.keyboard import HELP, Keyboard
 from .adapters.library import importer, store
 from .adapters.outputs.files import OutputFiles
@@ -34,8 +36,6 @@ from .adapters.outputs.timeline import json_line, summary_record, write_table
 from .adapters.panel import PanelOutput
 from .adapters.replay import dumps, record
 from .adapters.signals import signals_blocked, start_thread
-from .adapters import export
-from .adapters.journal import JournalFile
 from .adapters.state import StateKeeper
 from .adapters.systemd import Notifier, WatchdogPinger
 from .adapters.usbwatch import MountWatcher, StickMounted, StickRemoved
@@ -44,7 +44,7 @@ from .commands import EXIT_INVALID, EXIT_OK, routines_from
 from .config import DEFAULT_PATH, DRIVERS, Config, state_folder
 from .core.errors import StretchboxError, UsageError
 from .core.frame import Frame, final_frame, safe_to_unplug_frame, splash_frame
-from .core.gestures import A, GestureConfig, Pressed, Released
+from .core.gestures import A, GestureConfig, Pressed, Released, Swallowed
 from .core.history import csv_text, sessions
 from .core.idle import Idle
 from .core.output import Output
@@ -80,7 +80,7 @@ class App:
         self.handlers: dict[type, Callable[[object], None]] = {}
         self._notice: Frame | None = None
         self._notice_until: float | None = None
-        self._swallowing: set[str] = set()  # buttons whose press dismissed a notice, until released
+        self._swallowed = Swallowed()  # buttons whose press dismissed a notice, until released
 
     def notify(self, frame: Frame) -> None:
         """Show ``frame`` for a few seconds at the next idle moment (never over a running routine)."""
@@ -137,12 +137,9 @@ class App:
         hold are swallowed too, so B on a problem screen never jumps to the next routine."""
         if isinstance(event, Pressed) and self._notice_until is not None:
             self._notice = self._notice_until = None
-            self._swallowing.add(event.button)
+            self._swallowed.add(event.button)
             return Tick(event.t)
-        if isinstance(event, Released) and event.button in self._swallowing:
-            self._swallowing.discard(event.button)
-            return Tick(event.t)
-        return event
+        return Tick(event.t) if self._swallowed.takes(event) else event
 
     def _notice_frame(self, now: float) -> Frame | None:
         if self._notice is None or self.session.state not in (IDLE, DONE):

@@ -89,6 +89,24 @@ class _Down:
     spent: bool = False  # a hold fired, or it joined a chord: its release reports nothing
 
 
+class Swallowed:
+    """Buttons whose press was taken for something else (waking the panel, dismissing a notice): their
+    release is dropped too, so that press does nothing more (no press, no hold)."""
+
+    def __init__(self):
+        self._buttons: set[str] = set()
+
+    def add(self, button: str) -> None:
+        self._buttons.add(button)
+
+    def takes(self, event: object) -> bool:
+        """True for the release of a swallowed press: the caller drops it."""
+        if isinstance(event, Released) and event.button in self._buttons:
+            self._buttons.discard(event.button)
+            return True
+        return False
+
+
 class Gestures:
     """Turns Pressed/Released into Gestures; see the module rules."""
 

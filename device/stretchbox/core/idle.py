@@ -41,7 +41,9 @@ class Idle:
         self.static = True
         self.may_sleep = True
         self._since = now  # last activity, or when the screen became static
-        self._swallowing: set[str] = set()
+        from .gestures import Swallowed  # here: the config imports this module before the splash
+
+        self._swallowed = Swallowed()
 
     def level(self, now: float) -> str:
         if not self.static:
@@ -79,15 +81,12 @@ class Idle:
             asleep = self.level(event.t) == OFF
             self._since = event.t
             if asleep:
-                self._swallowing.add(event.button)
+                self._swallowed.add(event.button)
                 return False
             return True
         if isinstance(event, Released):
             self._since = max(self._since, event.t)
-            if event.button in self._swallowing:
-                self._swallowing.discard(event.button)
-                return False
-        return True
+        return not self._swallowed.takes(event)
 
     def observe(self, static: bool, now: float, *, may_sleep: bool = True) -> None:
         """Tell it whether the screen is static now (and may go dark); a change counts as activity."""
