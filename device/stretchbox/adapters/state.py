@@ -151,7 +151,7 @@ class StateKeeper(Output):
             return
         if self._safely("history", lambda: self.history.append(record)):
             self.entries.append(record)
-        self.refresh()
+        self.refresh((wall, source))
 
     def imported(self, routines: int, newest_file: float | None, now: float) -> None:
         """Routines came from a stick: a marker for "N since the last import", and the stick's newest file
@@ -162,7 +162,7 @@ class StateKeeper(Output):
         marker = ImportMarker(routines, wall, source, self.boot)
         if self._safely("history", lambda: self.history.append(marker)):
             self.entries.append(marker)
-        self.refresh()
+        self.refresh((wall, source))
 
     def _safely(self, what: str, action: Callable[[], None]) -> bool:
         try:
@@ -176,9 +176,10 @@ class StateKeeper(Output):
         return True
 
     # ---- what the screens show ----------------------------------------------------------------------
-    def refresh(self) -> None:
-        """The history screen's lines and the done screen's streak, from the entries and the clock now."""
-        wall, source = self.wall.wall_clock()
+    def refresh(self, clock: tuple[float, str | None] | None = None) -> None:
+        """The history screen's lines and the done screen's streak, from the entries and the clock now
+        (``clock``: the caller's reading of it, just taken)."""
+        wall, source = clock or self.wall.wall_clock()
         try:
             today = local_date(wall) if source is not None else None
         except (ValueError, OverflowError, OSError):  # a clock no calendar can show
