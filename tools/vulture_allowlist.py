@@ -11,6 +11,20 @@ _ = object
 _.when_activated
 _.when_deactivated
 
+# gpiozero's Pin calls these hooks of a pin class (adapters/gpiochip.py: pins through libgpiod), and
+# PiFactory.pin() makes pins of the factory's pin_class
+_.pin_class
+_._set_function
+_._get_state
+_._set_state
+_._get_pull
+_._set_pull
+_._get_bounce
+_._set_bounce
+_._get_edges
+_._set_edges
+_._enable_event_detect
+
 # a property setter of gpiozero's PWMOutputDevice: each tone's frequency on the pin (adapters/buzzer.py)
 _.frequency
 

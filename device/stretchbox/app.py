@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .adapters import export
-from .adapters.buttons import ButtonsInput, mock_pin_factory
+from .adapters.buttons import ButtonsInput, mock_pin_factory, real_pin_factory
 from .adapters.buzzer import BuzzerOutput, sound_devices
 from .adapters.journal import JournalFile
 from .adapters.keyboard import HELP, Keyboard
@@ -538,11 +538,11 @@ def run(config: Config, routine: Path | None, display: DisplayChoice, pins: str,
     platform = device_platform(display, pins, time.monotonic)
     platform.state = state_folder(config, state_dir)
     try:
-        with signals_blocked():  # threads the pin factory starts (lgpio's) leave the signals to the loop
+        with signals_blocked():  # threads the pins start (edges; lgpio's) leave the signals to the loop
             device = build(config, routines, platform)
         if platform.keys and not display.shows_keys:  # the terminal panel has them below it
             print(HELP, file=sys.stderr)
-        elif platform.pin_factory is not None and not platform.keys and sys.stdin.isatty():
+        elif not platform.real_pins and not platform.keys and sys.stdin.isatty():
             print("no keys: stretchbox is not in the terminal's foreground (under timeout, or with &)",
                   file=sys.stderr)
         device.run(start=start, problems=problems)
@@ -574,7 +574,7 @@ def check(config: Config, display_name: str | None, pins: str, timeout: float) -
     display = open_display(name, config)
     if display.open is None:
         raise UsageError("check needs a pixel display (config, a driver name, dummy or an emulator)")
-    factory = mock_pin_factory() if pins == "mock" else None
+    factory = mock_pin_factory() if pins == "mock" else real_pin_factory()
     inbox: queue.Queue = queue.Queue()
     b, z, d = config.buttons, config.buzzer, config.display
     config_file = config.source if config.source != "<defaults>" else str(DEFAULT_PATH)
@@ -591,7 +591,7 @@ def check(config: Config, display_name: str | None, pins: str, timeout: float) -
             if (name == "config" or name in DRIVERS) and d.interface == "i2c" else None)
     finally:
         if factory is not None:
-            factory.reset()
+            getattr(factory, "reset", factory.close)()
     print("\n".join(["stretchbox check", *report.lines]))
     return EXIT_OK if report.ok else EXIT_INVALID
 

@@ -57,14 +57,15 @@ def _simple_queue() -> queue.SimpleQueue:
 
 @dataclass
 class Platform:
-    """What the device runs on. ``pin_factory`` None means gpiozero's own (the real pins);
-    ``power_off`` None means a power-off is only logged (off a Pi, in tests)."""
+    """What the device runs on. ``pin_factory`` None means gpiozero's own default; ``real_pins``: the
+    Pi's own pins, not mock ones; ``power_off`` None means a power-off is only logged (off a Pi, in tests)."""
 
     clock: Callable[[], float]
     # SimpleQueue: its put() is reentrant, so the SIGTERM handler may call it even when the signal lands
     # while the loop holds a queue.Queue's lock inside get() (which would deadlock the process).
     inbox: queue.SimpleQueue = field(default_factory=_simple_queue)
     pin_factory: object | None = None
+    real_pins: bool = False
     open_display: Callable[[], object] | None = None
     render: Callable[[Frame], object] | None = None
     power_off: Callable[[tuple[str, ...]], None] | None = None
@@ -76,9 +77,10 @@ class Platform:
     state: Path | None = None  # the state folder (journal, history); None: nothing is kept (a preview)
 
     def close(self) -> None:
-        """Give the pins back (a MockFactory made here is reset)."""
+        """Give the pins back: a MockFactory is reset, a real factory closed (its lines released)."""
         if self.pin_factory is not None:
-            self.pin_factory.reset()
+            reset = getattr(self.pin_factory, "reset", None)  # MockFactory's; close() would not forget pins
+            (reset or self.pin_factory.close)()
 
 
 class DisplayChoice:
@@ -199,17 +201,18 @@ def device_platform(display: DisplayChoice, pins: str, clock: Callable[[], float
 
     ``pins`` auto is real on a Pi. Made after the splash: gpiozero's import is slow on a Pi Zero.
     """
-    from .adapters.buttons import mock_pin_factory
+    from .adapters.buttons import mock_pin_factory, real_pin_factory
     from .adapters.keyboard import Keyboard
     from .adapters.power import spawn
     from .adapters.probe import on_a_pi
 
     if pins == "auto":
         pins = "real" if on_a_pi() else "mock"
-    factory = mock_pin_factory() if pins == "mock" else None
-    return Platform(clock, pin_factory=factory, open_display=display.open, render=display.render,
-                    power_off=spawn if pins == "real" else None, outputs=display.outputs,
-                    keys=factory is not None and Keyboard.available())  # off a Pi a power-off is only logged
+    real = pins == "real"
+    factory = real_pin_factory() if real else mock_pin_factory()
+    return Platform(clock, pin_factory=factory, real_pins=real, open_display=display.open, render=display.render,
+                    power_off=spawn if real else None, outputs=display.outputs,
+                    keys=not real and Keyboard.available())  # off a Pi a power-off is only logged
 
 
 @dataclass

@@ -10,6 +10,8 @@ ten times a second for nothing and take 0.1 s to stop at every close.
 
 from __future__ import annotations
 
+import logging
+import os
 import queue
 from collections.abc import Callable
 
@@ -52,6 +54,26 @@ class ButtonsInput:
     def close(self) -> None:
         for button in self.buttons.values():
             button.close()
+
+
+def real_pin_factory():
+    """The Pi's pins through libgpiod (adapters/gpiochip.py), which never polls; None, gpiozero's own
+    default (lgpio, which polls), when libgpiod is missing or cannot open the chip, or when
+    ``GPIOZERO_PIN_FACTORY`` names a factory (gpiozero's own way to choose one): said once in the log."""
+    chosen = os.environ.get("GPIOZERO_PIN_FACTORY")
+    if chosen:
+        logging.getLogger("stretchbox").info("GPIO: GPIOZERO_PIN_FACTORY=%s, gpiozero's factory", chosen)
+        return None
+    try:
+        from .gpiochip import ChipFactory
+
+        factory = ChipFactory()
+    except (ImportError, OSError) as exc:
+        logging.getLogger("stretchbox").warning(
+            "GPIO: libgpiod cannot be used (%s); gpiozero's default pins instead, which poll", exc)
+        return None
+    logging.getLogger("stretchbox").info("GPIO: %s (%s) through libgpiod", factory.chip_path, factory.chip_label)
+    return factory
 
 
 def mock_pin_factory():

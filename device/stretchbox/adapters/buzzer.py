@@ -246,12 +246,16 @@ def highest_tone(pitch: float) -> float:
 def sound_devices(buzzer, pin_factory) -> tuple[object | None, object | None]:
     """The configured buzzer (active: Buzzer, passive: PassiveBuzzer) and optional vibration motor."""
     from gpiozero import Buzzer, DigitalOutputDevice, PWMOutputDevice
+    from gpiozero.exc import PinPWMUnsupported
 
     sound = None
     if buzzer.kind == "active":
         sound = Buzzer(buzzer.pin, pin_factory=pin_factory)
     elif buzzer.kind == "passive":
-        pwm = PWMOutputDevice(buzzer.pin, frequency=buzzer.pitch, pin_factory=pin_factory)
+        try:
+            pwm = PWMOutputDevice(buzzer.pin, frequency=buzzer.pitch, pin_factory=pin_factory)
+        except PinPWMUnsupported:  # libgpiod's pins do not do PWM: gpiozero's default (lgpio) for this one
+            pwm = PWMOutputDevice(buzzer.pin, frequency=buzzer.pitch)
         sound = PassiveBuzzer(pwm, pitch=buzzer.pitch, volume=buzzer.volume)
     motor = DigitalOutputDevice(buzzer.vibration_pin, pin_factory=pin_factory) if buzzer.vibration_pin else None
     return sound, motor
