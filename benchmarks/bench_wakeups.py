@@ -136,7 +136,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0, help="seconds measured (default 30)")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring (default 3)")
     parser.add_argument("--display", default="dummy", help="as for stretchbox run (default dummy)")
-    parser.add_argument("--pins", default="mock", help="as for stretchbox run (default mock; on a Pi: real)")
+    # Not real pins: the variants run at once, and a real line has one owner (bench_pins_on_a_kernel.py).
+    parser.add_argument("--pins", default="mock", help="as for stretchbox run (default mock)")
     args = parser.parse_args()
     options = ["--display", args.display, "--pins", args.pins]
     names = ["baseline", "idle", "running", "idle + watchdog", "idle in a terminal"]

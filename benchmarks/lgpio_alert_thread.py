@@ -11,9 +11,9 @@ and reads it), and counts the thread's voluntary context switches. It also
 starts lgpio's tx thread (``lgPthTxStart``, which ``lgGpiochipOpen`` starts on
 every chip opened: PWM and waves) and counts its wake-ups with nothing to send.
 
-Not part of ``make bench`` (it needs lgpio's extension module, which the project's
-venv has only on a Pi): ``python benchmarks/lgpio_alert_thread.py [PATH/_lgpio*.so] [--seconds S]``.
-On a Pi, ``python benchmarks/bench_wakeups.py --pins real`` measures the real thing.
+Not part of ``make bench`` (it needs lgpio's extension module: the test extra installs it
+on x86_64 Linux, python3-lgpio on a Pi): ``python benchmarks/lgpio_alert_thread.py [PATH/_lgpio*.so] [--seconds S]``.
+The real kernel and the real lgpio, in a VM: ``benchmarks/bench_pins_on_a_kernel.py``.
 """
 
 from __future__ import annotations
