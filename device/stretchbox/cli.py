@@ -326,10 +326,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     """
     import time
 
+    from .adapters import splashcache
+    from .commands import config_file
+    from .config import Config, state_folder
     from .core.frame import Frame, splash_frame
     from .platform import open_display
 
-    config = _config(args, device_file=True, pins=False)  # the pins' check imports gpiozero: after the splash
+    path = config_file(args.config, device_file=True)
+    cache = state_folder(Config(), args.state_dir)  # not the config's paths.state: it is not read yet
+    remembered = splashcache.recall(cache, path) if path else None
+    # The config unchanged since the last start: its display settings without YAML. Else the file first
+    # (the pins' check imports gpiozero: after the splash).
+    config = Config(display=remembered) if remembered else _config(args, device_file=True, pins=False)
     display = open_display(args.display, config)
     display.splash(splash_frame())
     if args.first_frame_only:  # for the start-up benchmark: the time of the first frame, then exit
@@ -344,6 +352,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         display.splash(Frame("error", title="CONFIG PROBLEM", text=str(getattr(exc, "problem", ""))))
         display.close()
         raise
+    if path:
+        splashcache.remember(cache, path, config.display)
+    if remembered and remembered != config.display:  # the file changed since it was stat'ed: the panel again
+        display.close()
+        display = open_display(args.display, config)
+        display.splash(splash_frame())
     from .app import run
 
     return run(config, args.routine, display, args.pins, start=args.start, state_dir=args.state_dir)

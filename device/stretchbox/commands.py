@@ -21,12 +21,19 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_INVALID = 0, 1
 
 
+def config_file(path: Path | None, *, device_file: bool = False) -> Path | None:
+    """The config file to read: ``path``, else with ``device_file`` the device's own
+    /etc/stretchbox/config.yaml when there is one; None: the defaults."""
+    if path is None and device_file and DEFAULT_PATH.exists():
+        return DEFAULT_PATH
+    return path
+
+
 def device_config(path: Path | None, *, device_file: bool = False, pins: bool = True) -> Config:
     """The device config: ``path`` (which must exist), else with ``device_file`` the device's own
     /etc/stretchbox/config.yaml when there is one, else the defaults. Problems exit 1 with file and line.
     ``pins=False`` leaves the pins' check (it imports gpiozero) for a second call."""
-    if path is None and device_file and DEFAULT_PATH.exists():
-        path = DEFAULT_PATH
+    path = config_file(path, device_file=device_file)
     if path is None:
         return Config()
     from .adapters.configfile import load_config

@@ -7,6 +7,7 @@ import argparse
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -19,14 +20,39 @@ LATER = ("yaml", "logging", "gpiozero", "shutil", "queue", "importlib.resources"
          "stretchbox.adapters.probe", "stretchbox.adapters.yamlfile", "luma.oled.device")
 
 
-def test_the_splash_is_drawn_before_anything_it_does_not_need_is_imported():
+def modules_at_first_frame(*options: str) -> list[str]:
     code = ("import sys; from stretchbox.cli import main;"
-            "code = main(['run', '--display', 'dummy', '--pins', 'mock', '--first-frame-only']);"
+            f"code = main(['run', '--display', 'dummy', '--pins', 'mock', '--first-frame-only', *{options!r}]);"
             "print(code, *sorted(sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     code, *modules = out.splitlines()[-1].split()
     assert code == "0" and "PIL.Image" in modules and "luma.core.device" in modules  # it did draw
-    assert [m for m in LATER if m in modules] == []
+    return modules
+
+
+def test_the_splash_is_drawn_before_anything_it_does_not_need_is_imported():
+    assert [m for m in LATER if m in modules_at_first_frame()] == []
+
+
+def test_a_config_unchanged_since_the_last_start_gives_the_splash_its_display_without_yaml(tmp_path):
+    config, state = tmp_path / "config.yaml", tmp_path / "state"
+    state.mkdir()
+    config.write_text("display:\n  rotate: 2\n")
+    options = ("--config", str(config), "--state-dir", str(state))
+    assert "yaml" in modules_at_first_frame(*options)  # nothing remembered yet: the file first
+    whole = subprocess.Popen([sys.executable, "-m", "stretchbox", "run", "--display", "dummy", "--pins", "mock",
+                              *options], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(200):  # a whole start stores the display settings once the config is checked
+            if (state / "display-for-splash.json").exists():
+                break
+            time.sleep(0.1)
+    finally:
+        whole.terminate()
+        whole.communicate(timeout=30)
+    assert [m for m in LATER if m in modules_at_first_frame(*options)] == []
+    config.write_text("display:\n  rotate: 1\n")  # changed: read (and checked) before the splash again
+    assert "yaml" in modules_at_first_frame(*options)
 
 
 def test_a_config_file_is_still_read_and_checked_before_the_splash(tmp_path):
