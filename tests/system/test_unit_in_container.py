@@ -515,6 +515,17 @@ with warnings.catch_warnings(record=True) as caught:
         out["default_factory"] = error(exc)
 out["fallbacks"] = [str(w.message) for w in caught]
 
+# The device's own pins (adapters/gpiochip.py): libgpiod opens a node only after looking it up in sysfs
+# (/sys/dev/char/MAJOR:MINOR/subsystem must resolve to the gpio bus). No GPIO driver here, so the open
+# fails whatever the sandbox; what the sandbox could break is the lookup, shown on /dev/null's entry.
+from stretchbox.adapters.gpiochip import ChipFactory
+try:
+    ChipFactory().close()
+    out["libgpiod"] = "ok"
+except Exception as exc:
+    out["libgpiod"] = error(exc)
+out["sysfs lookup"] = os.path.realpath("/sys/dev/char/1:3/subsystem")
+
 def try_write(folder):
     path = os.path.join(folder, ".probe-write")
     try:
@@ -892,6 +903,11 @@ def test_the_pi_stack_works_inside_the_units_sandbox_and_procsubset_would_break_
     # Every top-level /proc entry of the kernel is there (on a Pi that includes device-tree).
     container_proc = sorted(n for n in os.listdir(container.path("/proc")) if not n.isdigit())
     assert inside["proc"] == container_proc and {"cpuinfo", "devices", "self"} <= set(inside["proc"])
+    # libgpiod's lookup of a node in sysfs resolves as outside the sandbox (ProtectKernelTunables leaves
+    # /sys readable); the chip then fails only for want of a GPIO driver (the node's major is no gpiochip's
+    # in sysfs: ENOENT), with its path in the message.
+    assert inside["sysfs lookup"] == os.path.realpath("/sys/dev/char/1:3/subsystem") == "/sys/class/mem"
+    assert inside["libgpiod"] == "FileNotFoundError: [Errno 2] /dev/gpiochip0: No such file or directory", inside
     # lgpio's pipe in the working directory; state and library writable; the system read-only.
     assert inside["cwd"] == STATE and inside["lgpio_pipes"] == [".lgd-nfy0"]
     assert inside["write"] == {STATE: "ok", f"{STATE}/library.probe": "ok", "/tmp": "ok", "/etc": "EROFS",
