@@ -71,9 +71,14 @@ class ChipFactory(LocalPiFactory):
     def close(self):
         """Release this factory's lines and end its thread. Not PiFactory.close(): LocalPiFactory's pins
         are one dict shared by every local factory, and a passive buzzer's pin may be lgpio's."""
-        for pin in [p for p in self.pins.values() if isinstance(p, ChipPin) and p.factory is self]:
-            pin.close()
-        self.edges.close()
+        try:
+            for pin in [p for p in self.pins.values() if isinstance(p, ChipPin) and p.factory is self]:
+                try:
+                    pin.close()
+                except OSError as exc:  # the chip gone: the request is released all the same
+                    log.warning("GPIO%d: closing: %s", pin.number, exc)
+        finally:
+            self.edges.close()
 
 
 class EdgeWatch:
@@ -86,6 +91,7 @@ class EdgeWatch:
         self._pins: dict[int, ChipPin] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._closed = False
 
     def watch(self, pin: ChipPin) -> None:
         with self._lock:
@@ -97,11 +103,15 @@ class EdgeWatch:
 
     def unwatch(self, pin: ChipPin) -> None:
         with self._lock:
-            if self._pins.pop(pin.fd, None) is not None:
+            if self._pins.get(pin.fd) is pin:
+                del self._pins[pin.fd]
                 self._epoll.unregister(pin.fd)
 
     def close(self) -> None:
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             thread, self._thread = self._thread, None
         if thread is not None:
             os.write(self._wake_write, b"\0")
@@ -115,8 +125,8 @@ class EdgeWatch:
             for fd, _ in self._epoll.poll():  # no timeout: asleep until an edge or close()
                 if fd == self._wake_read:
                     return
-                with self._lock:
-                    pin = self._pins.get(fd)
+                with self._lock:  # a pin closed since this batch is gone from here; a pin that got its
+                    pin = self._pins.get(fd)  # fd number since reads nothing (its fd does not block)
                 if pin is not None:
                     pin.deliver_events()
 
@@ -127,21 +137,30 @@ class ChipPin(LocalPiPin):
 
     def __init__(self, factory: ChipFactory, info):
         super().__init__(factory, info)
-        self._settings = gpiod.LineSettings(direction=Direction.INPUT)
+        # As gpiozero's lgpio pins start: an input with no pull until the device asks for one.
+        self._settings = gpiod.LineSettings(direction=Direction.INPUT, bias=Bias.DISABLED)
         self._request = gpiod.request_lines(factory.chip_path, consumer=CONSUMER,
                                             config={self._number: self._settings})
         self.fd = self._request.fd
+        os.set_blocking(self.fd, False)  # the edge thread reads only what is there, never waits in read()
+        self._lock = threading.Lock()  # the request is used by the edge thread and by gpiozero's callers
+        self._bounce = datetime.timedelta(0)  # the kernel's debounce, set together with edge detection
         self._edges = "both"
         self._watched = False
         self._failed = False
 
     def close(self):
-        """Give the line back to the kernel; the factory forgets the pin, so asking again requests anew."""
-        if self._request is not None:
-            self._disable_event_detect()
-            self._request.release()
-            self._request = None
-            self.factory.pins.pop(self.info, None)
+        """Give the line back to the kernel (its edge detection and debounce go with the request); the
+        factories forget the pin, so asking again (this factory or another, as the passive buzzer's
+        fallback does) requests the line anew. Close this factory before gpiozero's default one: that
+        one's close() walks the pins dict all local factories share."""
+        self.factory.edges.unwatch(self)
+        self._watched = False
+        with self._lock:
+            request, self._request = self._request, None
+            if request is not None:
+                request.release()
+                self.factory.pins.pop(self.info, None)
 
     def _reconfigure(self, **changes) -> None:
         s = self._settings
@@ -149,7 +168,8 @@ class ChipPin(LocalPiPin):
             direction=changes.get("direction", s.direction), edge_detection=changes.get("edge_detection", s.edge_detection),
             bias=changes.get("bias", s.bias), debounce_period=changes.get("debounce_period", s.debounce_period),
             output_value=changes.get("output_value", s.output_value))
-        self._request.reconfigure_lines({self._number: self._settings})
+        with self._lock:
+            self._request.reconfigure_lines({self._number: self._settings})
 
     def _get_function(self):
         return "output" if self._settings.direction == Direction.OUTPUT else "input"
@@ -158,20 +178,27 @@ class ChipPin(LocalPiPin):
         if value not in ("input", "output"):
             raise PinInvalidFunction(f'invalid function "{value}" for pin {self!r}')
         if value == "output":
-            self._disable_event_detect()
-            self._reconfigure(direction=Direction.OUTPUT, edge_detection=Edge.NONE, bias=Bias.AS_IS,
-                              debounce_period=datetime.timedelta(0))
+            self.output_with_state(self._settings.output_value == Value.ACTIVE)
         else:
             self._reconfigure(direction=Direction.INPUT)
 
+    def output_with_state(self, state):
+        """An output at ``state`` in one reconfigure: no blip at the other level first (active-low parts)."""
+        self._disable_event_detect()
+        self._reconfigure(direction=Direction.OUTPUT, edge_detection=Edge.NONE, bias=Bias.AS_IS,
+                          debounce_period=datetime.timedelta(0),
+                          output_value=Value.ACTIVE if state else Value.INACTIVE)
+
     def _get_state(self):
-        return self._request.get_value(self._number) == Value.ACTIVE
+        with self._lock:
+            return self._request.get_value(self._number) == Value.ACTIVE
 
     def _set_state(self, value):
         if self._get_function() == "input":
             raise PinSetInput(f"cannot set state of pin {self!r}")
         level = Value.ACTIVE if value else Value.INACTIVE
-        self._request.set_value(self._number, level)
+        with self._lock:
+            self._request.set_value(self._number, level)
         self._settings.output_value = level  # a later reconfigure keeps the level
 
     def _get_pull(self):
@@ -187,13 +214,16 @@ class ChipPin(LocalPiPin):
         self._reconfigure(bias=PULLS[value])
 
     def _get_bounce(self):
-        seconds = self._settings.debounce_period.total_seconds()
-        return seconds or None
+        return self._bounce.total_seconds() or None
 
     def _set_bounce(self, value):
+        """Kept until edges are watched, then set with them in one reconfigure: a kernel that had not
+        yet the fix "gpiolib: cdev: fix uninitialised kfifo" mishandles edges added after a debounce."""
         if value is not None and value < 0:
             raise PinInvalidBounce("bounce must be 0 or greater")
-        self._reconfigure(debounce_period=datetime.timedelta(seconds=value or 0))
+        self._bounce = datetime.timedelta(seconds=value or 0)
+        if self._watched:
+            self._reconfigure(debounce_period=self._bounce)
 
     def _get_edges(self):
         return self._edges
@@ -209,7 +239,7 @@ class ChipPin(LocalPiPin):
             self.when_changed = callback
 
     def _enable_event_detect(self):
-        self._reconfigure(edge_detection=EDGES[self._edges])
+        self._reconfigure(edge_detection=EDGES[self._edges], debounce_period=self._bounce)
         self.factory.edges.watch(self)
         self._watched = True
 
@@ -217,23 +247,31 @@ class ChipPin(LocalPiPin):
         if self._watched:
             self.factory.edges.unwatch(self)
             self._watched = False
-            if self._request is not None:
-                self._reconfigure(edge_detection=Edge.NONE)
+            self._reconfigure(edge_detection=Edge.NONE, debounce_period=datetime.timedelta(0))
 
     def deliver_events(self) -> None:
         """Called on the edge thread when the request's fd is readable: every queued edge to gpiozero.
-        A failure is logged once and the line is left unwatched; the thread goes on for the others."""
-        if not self._watched:  # closed while the thread was on its way here
-            return
-        try:
-            for event in self._request.read_edge_events():
-                rising = event.event_type == event.Type.RISING_EDGE
-                self._call_when_changed(event.timestamp_ns / 1e9, rising)
-        except Exception:  # noqa: BLE001 - gpiozero's callbacks are ours and only enqueue; a read can fail
-            if not self._watched:  # released by close() between the check above and the read
+        A failed read is logged once and the line left unwatched; the thread goes on for the others."""
+        with self._lock:
+            if self._request is None or not self._watched:  # closed while the thread was on its way
                 return
-            if not self._failed:
-                self._failed = True
-                log.exception("GPIO%d: reading its edges failed; the pin is no longer watched", self._number)
+            try:
+                events = self._request.read_edge_events()
+            except BlockingIOError:  # nothing queued (another pin's fd number, from an older batch)
+                return
+            except OSError:
+                if not self._failed:
+                    self._failed = True
+                    log.exception("GPIO%d: reading its edges failed; the pin is no longer watched", self._number)
+                failed = True
+            else:
+                failed = False
+        if failed:
             self.factory.edges.unwatch(self)
             self._watched = False
+            return
+        for event in events:
+            try:
+                self._call_when_changed(event.timestamp_ns / 1e9, event.event_type == event.Type.RISING_EDGE)
+            except Exception:  # noqa: BLE001 - a callback's fault is not the line's: it stays watched
+                log.exception("GPIO%d: an edge's callback failed", self._number)
