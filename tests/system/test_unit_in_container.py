@@ -99,7 +99,9 @@ What could not be run here, and how it was checked instead:
 
 * No I2C or GPIO driver: this kernel registers neither ``i2c`` (89) nor ``gpiochip``
   in ``/proc/devices``, so ``DeviceAllow=char-i2c``/``char-gpiochip`` resolve to
-  nothing and the real unit's policy denies both nodes (EPERM, shown). The names
+  nothing and the real unit's policy denies both nodes (EPERM, shown). The GPIO half
+  runs for real in tests/vm/test_unit_on_a_kernel.py: this container inside a VM
+  whose kernel has a GPIO chip, the service on real pins. The names
   are checked statically against the kernel's sources (see
   ``test_device_allow_names_are_what_a_pis_kernel_registers``); the mechanism is
   shown with majors (``char-89``) and with a name this kernel has (``char-misc``).
@@ -691,9 +693,10 @@ def container(tmp_path_factory):
 
 
 @contextlib.contextmanager
-def booted(argv: list[str], console: Path, state: Path, fixtures: Path):
+def booted(argv: list[str], console: Path, state: Path, fixtures: Path, boot_timeout: float = 60):
     """Run the ``systemd-nspawn ... -b`` command ``argv`` (its console to ``console``): the Container once its
-    systemd is up (running, or degraded); afterwards its PID 1 is killed, and with it the whole container."""
+    systemd is up (running, or degraded); afterwards its PID 1 is killed, and with it the whole container.
+    ``boot_timeout``: longer on an emulated CPU (tests/vm)."""
     env = {**os.environ, "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"}
     with open(console, "w") as out:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -707,7 +710,7 @@ def booted(argv: list[str], console: Path, state: Path, fixtures: Path):
         def up():
             result = box.run("systemctl", "is-system-running", check=False).stdout.strip()
             return result in ("running", "degraded") and result
-        wait_until(up, 60, "the container's boot")
+        wait_until(up, boot_timeout, "the container's boot")
         yield box
     finally:
         if proc.poll() is None:

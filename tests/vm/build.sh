@@ -11,7 +11,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 dir=$(realpath -m "${1:-.vm}")
-[ -s "$dir/vmlinuz" ] && [ -s "$dir/initramfs.gz" ] && exit 0
+stamp=$(cat "$here/init" "$here/build.sh" | sha256sum | cut -d' ' -f1)  # a changed init is built again
+[ -s "$dir/vmlinuz" ] && [ -s "$dir/initramfs.gz" ] && [ "$(cat "$dir/stamp" 2>/dev/null)" = "$stamp" ] && exit 0
 mkdir -p "$dir/work"
 cd "$dir/work"
 
@@ -71,4 +72,5 @@ printf 'irq_sim.ko\ngpio-sim.ko\n' >> initrd/modules/order
 install -m 0755 "$here/init" initrd/init
 (cd initrd && find . | cpio -o -H newc --quiet | gzip -1) > initramfs.gz
 mv vmlinuz initramfs.gz "$dir/"
+echo "$stamp" > "$dir/stamp"
 rm -rf "$dir/work"
