@@ -33,7 +33,7 @@ def here(duration: float, warmup: float) -> None:
     """On this machine's real pins (the VM's, or a Pi's): each variant beside a baseline, one after
     the other; one line each."""
     sys.path.insert(0, str(HERE))
-    from bench_wakeups import start, switches
+    from bench_wakeups import start, stop, switches
 
     options = ["--display", "dummy", "--pins", "real"]
     print(f"wake-ups/s over {duration:.0f} s after {warmup:.0f} s of warm-up, stretchbox run {' '.join(options)}; "
@@ -62,11 +62,7 @@ def here(duration: float, warmup: float) -> None:
                 window = time.monotonic() - t0
                 log = (Path(tmpdir) / state / "stderr").read_text()
             finally:
-                for proc, keep in procs.values():
-                    proc.terminate()
-                    proc.wait(30)
-                    for k in keep:
-                        os.close(k) if isinstance(k, int) else k.close()
+                stop(procs, timeout=30)
         rate = {name: sum(after[name][t] - before[name].get(t, 0) for t in after[name]) / window for name in procs}
         verdict = f"<= {TARGETS[state]:g} {'ok' if rate[state] <= TARGETS[state] else 'MISSED'}"
         print(f"{pins:<9} {state:<8} {len(after[state]):>7} {rate[state]:>8.2f} {rate['baseline']:>8.2f} "

@@ -120,6 +120,15 @@ def start(name: str, tmp: Path, options: list[str]):
     return proc, keep
 
 
+def stop(started: dict, timeout: float) -> None:
+    """End every variant ``start`` began and close what it kept open."""
+    for proc, keep in started.values():
+        proc.terminate()
+        proc.wait(timeout)
+        for k in keep:
+            os.close(k) if isinstance(k, int) else k.close()
+
+
 def notify_messages(keep) -> list[str]:
     out = []
     for sock in (k for k in keep if isinstance(k, socket.socket)):
@@ -166,11 +175,7 @@ def main() -> None:
                         for name, (proc, _) in started.items()}
             pings = len([m for m in notify_messages(started["idle + watchdog"][1]) if "WATCHDOG=1" in m])
         finally:
-            for proc, keep in started.values():
-                proc.terminate()
-                proc.wait(10)
-                for k in keep:
-                    os.close(k) if isinstance(k, int) else k.close()
+            stop(started, timeout=10)
 
     print(f"wake-ups (voluntary context switches, all threads) over the same {window:.1f} s window, "
           f"after {args.warmup:.0f} s of warm-up; stretchbox run {' '.join(options)}")
