@@ -75,7 +75,7 @@ class ChipFactory(LocalPiFactory):
             for pin in [p for p in self.pins.values() if isinstance(p, ChipPin) and p.factory is self]:
                 try:
                     pin.close()
-                except OSError as exc:  # the chip gone: the request is released all the same
+                except OSError as exc:  # one pin's failure keeps neither the others nor the thread open
                     log.warning("GPIO%d: closing: %s", pin.number, exc)
         finally:
             self.edges.close()
