@@ -40,7 +40,7 @@ from pathlib import Path
 import pytest
 
 from stretchbox.adapters.export import EXPORT_NAME, REQUEST_FILE, STAGED, UNIT
-from tests.system.test_unit_in_container import Container, booted, mount_table, wait_until, why_not
+from tests.system.test_unit_in_container import ERRNAME, Container, booted, mount_table, wait_until, why_not
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL = ROOT / "systemd" / "install.sh"
@@ -57,33 +57,27 @@ PROBE_DROPIN = f"""\
 ExecStart=
 ExecStart=/usr/bin/python3 {PROBE_DIR}/probe.py %i {{devices}}
 """
-PROBE = r'''
-import errno, json, os, socket, subprocess, sys, time
+PROBE = ERRNAME + r'''
+import json, os, socket, subprocess, sys, time
 name = sys.argv[1]
 out = {"uid": os.getuid()}
 status = dict(line.split(":\t", 1) for line in open("/proc/self/status").read().splitlines() if ":\t" in line)
 out["CapBnd"] = status["CapBnd"].strip()
 out["NoNewPrivs"] = status["NoNewPrivs"].strip()
-def err(call):
-    try:
-        call()
-        return "ok"
-    except OSError as exc:
-        return errno.errorcode[exc.errno]
 def write(folder):
     path = os.path.join(folder, ".probe")
     def go():
         with open(path, "w") as f:
             f.write("x")
         os.unlink(path)
-    return err(go)
+    return errname(go)
 out["write"] = {d: write(d) for d in ("/etc", "/usr", "/var/lib/stretchbox", "/var/lib/stretchbox/export",
                                       "/media", "/root", "/tmp")}
-out["home"] = err(lambda: os.listdir("/home"))
-out["staged by path"] = err(lambda: open("/var/lib/stretchbox/export/stretchbox-history.csv", "rb").close())
+out["home"] = errname(lambda: os.listdir("/home"))
+out["staged by path"] = errname(lambda: open("/var/lib/stretchbox/export/stretchbox-history.csv", "rb").close())
 out["stdin"] = sys.stdin.buffer.read().decode()
-out["open"] = {d: err(lambda d=d: os.close(os.open(d, os.O_RDWR))) for d in sys.argv[2:]}
-out["AF_INET"] = err(lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close())
+out["open"] = {d: errname(lambda d=d: os.close(os.open(d, os.O_RDWR))) for d in sys.argv[2:]}
+out["AF_INET"] = errname(lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close())
 out["net ns"] = os.readlink("/proc/self/ns/net")
 out["mnt ns"] = os.readlink("/proc/self/ns/mnt")
 out["/proc"] = sorted(n for n in os.listdir("/proc") if not n.isdigit())

@@ -471,9 +471,21 @@ ExecStart=
 ExecStart=/opt/stretchbox/venv/bin/python {TEST_DIR}/fixtures/probe.py {" ".join(PROBE_NODES)}
 """
 
-PROBE = r'''
-"""Run inside the unit's sandbox: report what the device's libraries would meet, as one JSON line."""
-import errno, grp, json, os, pwd, stat, sys
+# The probes' one helper (this module's and test_export_in_container's): what the kernel answers a call.
+ERRNAME = r'''
+import errno
+def errname(call):
+    """'ok', or the errno's name (EPERM, EROFS...) of the OSError ``call()`` raised."""
+    try:
+        call()
+        return "ok"
+    except OSError as exc:
+        return errno.errorcode[exc.errno]
+'''
+
+PROBE = '"""Run inside the unit\'s sandbox: report what the device\'s libraries would meet, as one JSON line."""\n' \
+    + ERRNAME + r'''
+import grp, json, os, pwd, stat, sys
 
 out = {"user": pwd.getpwuid(os.getuid()).pw_name,
        "groups": sorted(grp.getgrgid(g).gr_name for g in os.getgroups()),
@@ -530,37 +542,22 @@ out["sysfs lookup"] = os.path.realpath("/sys/dev/char/1:3/subsystem")
 
 def try_write(folder):
     path = os.path.join(folder, ".probe-write")
-    try:
+    def write():
         os.makedirs(folder, exist_ok=True)
         with open(path, "w") as f:
             f.write("x")
         os.unlink(path)
-        return "ok"
-    except OSError as exc:
-        return errno.errorcode[exc.errno]
+    return errname(write)
 
 library = "/var/lib/stretchbox/library"
 out["write"] = {d: try_write(d) for d in ("/var/lib/stretchbox", library + ".probe", "/tmp",
                                           "/etc", "/usr", "/opt/stretchbox", "/home/probe", "/media/stretchbox")}
 os.rmdir(library + ".probe")
 
-def try_open(node):
-    try:
-        os.close(os.open(node, os.O_RDWR))
-        return "ok"
-    except OSError as exc:
-        return errno.errorcode[exc.errno]
-
-out["open"] = {n: try_open(n) for n in sys.argv[1:]}
+out["open"] = {n: errname(lambda n=n: os.close(os.open(n, os.O_RDWR))) for n in sys.argv[1:]}
 
 # A few more of the unit's options, each as the kernel answers it.
 import ctypes, mmap, socket
-def errname(call):
-    try:
-        call()
-        return "ok"
-    except OSError as exc:
-        return errno.errorcode[exc.errno]
 def rwx():
     mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC).close()
 def userns():
@@ -826,8 +823,7 @@ def make_device_nodes(container: Container) -> dict[str, str]:
             os.mknod(path, 0o660 | 0o020000, os.makedev(major, minor))  # S_IFCHR
         os.chown(path, 0, groups[group])
         os.chmod(path, 0o660)
-    check = ("import errno, os, sys\nfor n in sys.argv[1:]:\n    try: os.close(os.open(n, os.O_RDWR)); print('ok')\n"
-             "    except OSError as e: print(errno.errorcode[e.errno])")
+    check = ERRNAME + "import os, sys\nfor n in sys.argv[1:]:\n    print(errname(lambda: os.close(os.open(n, os.O_RDWR))))\n"
     out = container.run("/usr/bin/python3", "-c", check, *nodes).stdout.split()
     return dict(zip(nodes, out))
 
