@@ -147,11 +147,14 @@ class StateKeeper(Output):
         record = SessionRecord(session_log, start_wall=start, end_wall=end, clock=clock,
                                boot=origin.get("boot") if isinstance(origin.get("boot"), str) else self.boot,
                                id=session_id(origin, session_log.started))
-        if self._recorded(record.id):
-            return
-        if self._safely("history", lambda: self.history.append(record)):
-            self.entries.append(record)
-        self.refresh((wall, source))
+        if not self._recorded(record.id):
+            self._append(record, (wall, source))
+
+    def _append(self, entry: Entry, clock: tuple[float, str | None]) -> None:
+        """``entry`` into the history file and, once it is there, onto the screens."""
+        if self._safely("history", lambda: self.history.append(entry)):
+            self.entries.append(entry)
+        self.refresh(clock)
 
     def imported(self, routines: int, newest_file: float | None, now: float) -> None:
         """Routines came from a stick: a marker for "N since the last import", and the stick's newest file
@@ -159,10 +162,7 @@ class StateKeeper(Output):
         if newest_file is not None:
             self.wall.note_stick_time(newest_file, now)
         wall, source = self.wall.wall_clock()
-        marker = ImportMarker(routines, wall, source, self.boot)
-        if self._safely("history", lambda: self.history.append(marker)):
-            self.entries.append(marker)
-        self.refresh((wall, source))
+        self._append(ImportMarker(routines, wall, source, self.boot), (wall, source))
 
     def _safely(self, what: str, action: Callable[[], None]) -> bool:
         try:
