@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .adapters import export
-from .adapters.buttons import ButtonsInput, mock_pin_factory, real_pin_factory
+from .adapters.buttons import ButtonsInput, mock_pin_factory, real_pin_factory, release_pins
 from .adapters.buzzer import BuzzerOutput, sound_devices
 from .adapters.journal import JournalFile
 from .adapters.keyboard import HELP, Keyboard
@@ -591,7 +591,7 @@ def check(config: Config, display_name: str | None, pins: str, timeout: float) -
             if (name == "config" or name in DRIVERS) and d.interface == "i2c" else None)
     finally:
         if factory is not None:
-            getattr(factory, "reset", factory.close)()
+            release_pins(factory)
     print("\n".join(["stretchbox check", *report.lines]))
     return EXIT_OK if report.ok else EXIT_INVALID
 

@@ -77,10 +77,11 @@ class Platform:
     state: Path | None = None  # the state folder (journal, history); None: nothing is kept (a preview)
 
     def close(self) -> None:
-        """Give the pins back: a MockFactory is reset, a real factory closed (its lines released)."""
+        """Give the pins back (adapters/buttons.py release_pins)."""
         if self.pin_factory is not None:
-            reset = getattr(self.pin_factory, "reset", None)  # MockFactory's; close() would not forget pins
-            (reset or self.pin_factory.close)()
+            from .adapters.buttons import release_pins
+
+            release_pins(self.pin_factory)
 
 
 class DisplayChoice:

@@ -76,6 +76,13 @@ def real_pin_factory():
     return factory
 
 
+def release_pins(factory) -> None:
+    """Give a factory's pins back: a MockFactory is reset (its close() would not forget its pins), a real
+    factory closed (its lines released)."""
+    reset = getattr(factory, "reset", None)
+    (reset or factory.close)()
+
+
 def mock_pin_factory():
     """gpiozero's MockFactory with PWM pins: the pins off a Pi (keys drive them) and in ``simulate``."""
     from gpiozero.pins.mock import MockFactory, MockPWMPin
