@@ -352,7 +352,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         display.splash(Frame("error", title="CONFIG PROBLEM", text=str(getattr(exc, "problem", ""))))
         display.close()
         raise
-    if path:
+    if path and remembered != config.display:  # what recall() read before the splash: not read again
         splashcache.remember(cache, path, config.display)
     if remembered and remembered != config.display:  # the file changed since it was stat'ed: the panel again
         display.close()

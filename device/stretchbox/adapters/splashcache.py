@@ -52,9 +52,10 @@ def recall(folder: Path, config_path: Path) -> Display | None:
 
 
 def remember(folder: Path, config_path: Path, display: Display) -> None:
-    """Keep ``display`` for the next start while ``config_path`` stays as it is now; nothing when the
-    folder is missing or read-only (the cache only saves start-up time)."""
-    if not folder.is_dir() or recall(folder, config_path) == display:
+    """Keep ``display`` for the next start while ``config_path`` stays as it is now (the caller writes only
+    what differs from ``recall``); nothing when the folder is missing or read-only (the cache only saves
+    start-up time)."""
+    if not folder.is_dir():
         return
     temp = folder / f".{NAME}.tmp"
     try:
