@@ -419,7 +419,7 @@ class Checkpoint:
 Effect = Union[PhaseStarted, Cue, ButtonAction, Finished, PowerOff, Checkpoint]
 
 
-JOURNAL_VERSION = 1
+SNAPSHOT_VERSION = 1  # the shape of a Checkpoint's data (the journal file has its own envelope version: adapters/journal.py)
 
 
 def _number(seconds: float) -> float:
@@ -842,7 +842,7 @@ class Session:
         for side, entry in zip(self.log.sides, log["sides"]):
             entry["held"] = side.held
         return Checkpoint(t, {
-            "v": JOURNAL_VERSION, "routine": self.routine.name, "hash": self.routine.content_hash(),
+            "v": SNAPSHOT_VERSION, "routine": self.routine.name, "hash": self.routine.content_hash(),
             "step": self._i, "stretch": step.stretch + 1, "side": step.side, "phase": str(step.phase),
             "left": round(left, 3), "running": running, "t": round(t, 3), "started": self._started_at, "shift": self._shift,
             "extra": {str(k): v for k, v in self._extra.items()},
@@ -896,7 +896,7 @@ class Session:
         return self._take_up(index, data, steps, log, t, elapsed=t - written), None
 
     def _journal_routine(self, data: dict) -> tuple[int, Routine]:
-        if data.get("v") != JOURNAL_VERSION:
+        if data.get("v") != SNAPSHOT_VERSION:
             raise ValueError(f"version {data.get('v')!r}")
         names = [r.name for r in self.routines]
         if data["routine"] not in names:
