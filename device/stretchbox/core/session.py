@@ -1062,10 +1062,11 @@ class Session:
         if self._offer is not None:
             out.extend(self._interrupted(self._offer, t))
             self._offer = None
-        self._take_pending(t, out)
-        out.append(PhaseStarted(t, IDLE, None, self.routine.name, None, 0))
+        self._do_back_to_idle(t, out, was)
 
-    def _do_later(self, t: float, out: list[Effect], was: State) -> None:
+    def _do_back_to_idle(self, t: float, out: list[Effect], was: State) -> None:
+        """Idle again from a screen over it (the offer timed out, the history closed, a notice dismissed):
+        a library that arrived meanwhile is taken, and the idle screen is announced."""
         self._take_pending(t, out)
         out.append(PhaseStarted(t, IDLE, None, self.routine.name, None, 0))
 
@@ -1075,19 +1076,11 @@ class Session:
     def _do_history(self, t: float, out: list[Effect], was: State) -> None:
         self._history_at = t
 
-    def _do_close(self, t: float, out: list[Effect], was: State) -> None:
-        self._take_pending(t, out)
-        out.append(PhaseStarted(t, IDLE, None, self.routine.name, None, 0))
-
     def _do_stop(self, t: float, out: list[Effect], was: State) -> None:
         self._finish(t, out, stopped=True)
 
     def _do_time_out(self, t: float, out: list[Effect], was: State) -> None:
         self._finish(t, out, stopped=True, ending=Ending.TIMED_OUT)
-
-    def _do_dismiss(self, t: float, out: list[Effect], was: State) -> None:
-        self._take_pending(t, out)
-        out.append(PhaseStarted(t, IDLE, None, self.routine.name, None, 0))
 
     def _do_power_menu(self, t: float, out: list[Effect], was: State) -> None:
         self._before_menu = was
@@ -1301,15 +1294,15 @@ HANDLERS: dict[Action, Callable[[Session, float, list[Effect], State], None]] = 
     Action.PAUSED_CUE: Session._do_paused_cue,
     Action.RESUME_OFFERED: Session._do_resume_offered,
     Action.START_OVER: Session._do_start_over,
-    Action.LATER: Session._do_later,
+    Action.LATER: Session._do_back_to_idle,
     Action.OFFER: Session._do_offer,
     Action.HISTORY: Session._do_history,
-    Action.CLOSE: Session._do_close,
+    Action.CLOSE: Session._do_back_to_idle,
     Action.SKIP: Session._do_skip,
     Action.RESTART_HOLD: Session._do_restart_hold,
     Action.PREVIOUS_SIDE: Session._do_previous_side,
     Action.RESTART_SIDE: Session._do_restart_side,
-    Action.DISMISS: Session._do_dismiss,
+    Action.DISMISS: Session._do_back_to_idle,
     Action.POWER_MENU: Session._do_power_menu,
     Action.PAUSE_FOR_MENU: Session._do_pause_for_menu,
     Action.POWER_OFF: Session._do_power_off,
