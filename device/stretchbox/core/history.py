@@ -136,6 +136,18 @@ def side_from_dict(d: object) -> SideLog:
                    skipped=d["skipped"], extended=_whole(d, "extended"))
 
 
+def log_from_dict(d: object) -> SessionLog:
+    """A log's object, as ``SessionLog.to_dict`` writes it, back into a SessionLog (not yet ended, started
+    at 0): the history line's and the resume journal's. ValueError with a short reason."""
+    _need(isinstance(d, dict), "the log is not a JSON object")
+    routine = d.get("routine")
+    _need(isinstance(routine, dict), "'routine' must be an object with a name and a hash")
+    sides = d.get("sides")
+    _need(isinstance(sides, list), "'sides' must be a list")
+    return SessionLog(routine=_text(routine, "name"), routine_hash=_text(routine, "hash"), started=0.0,
+                      sides=[side_from_dict(s) for s in sides], pauses=_whole(d, "pauses"), paused=_number(d, "paused"))
+
+
 @dataclass
 class SessionRecord:
     """A session as the history file keeps it: the log, the wall clock at start and end (epoch seconds,
@@ -164,17 +176,11 @@ class SessionRecord:
         """The record of a history line, or ValueError with a short reason (the line may be anything).
         The monotonic start means nothing after the boot it was read in: it comes back as 0."""
         d = _head(d, "session")
-        routine = d.get("routine")
-        _need(isinstance(routine, dict), "'routine' must be an object with a name and a hash")
         ended = d.get("ended")
         _need(ended in [e.value for e in Ending], f"'ended' must be one of {', '.join(e.value for e in Ending)}")
-        sides = d.get("sides")
-        _need(isinstance(sides, list), "'sides' must be a list")
         clock, boot = _wall(d)
-        log = SessionLog(routine=_text(routine, "name"), routine_hash=_text(routine, "hash"),
-                         started=0.0, sides=[side_from_dict(s) for s in sides],
-                         pauses=_whole(d, "pauses"), paused=_number(d, "paused"),
-                         ended=Ending(ended), duration=_number(d, "duration"))
+        log = log_from_dict(d)
+        log.ended, log.duration = Ending(ended), _number(d, "duration")
         return cls(log, _number(d, "start", optional=True), _number(d, "end", optional=True), clock, boot,
                    _text(d, "id", optional=True))
 

@@ -65,7 +65,7 @@ from typing import Callable, Union
 
 from .frame import Frame
 from .gestures import A, B, BOTH, PRESS, Gesture, GestureConfig, Gestures, Pressed, Released
-from .history import Ending, SessionLog, SideLog
+from .history import Ending, SessionLog, SideLog, log_from_dict
 from .routine import MAX_DURATION, Routine
 
 
@@ -434,14 +434,12 @@ def _journal_maps(data: dict) -> tuple[dict[int, float], dict[int, str]]:
             {int(k): str(v) for k, v in data.get("status", {}).items()})
 
 
-def log_from_dict(d: dict) -> SessionLog:
-    """A journal's ``log`` back into a SessionLog; raises KeyError/TypeError/ValueError on a bad one."""
-    sides = [SideLog(int(s["stretch"]), str(s["name"]), s["side"] if s["side"] is None else str(s["side"]),
-                     None if s["planned"] is None else int(s["planned"]), float(s["held"]), bool(s["skipped"]),
-                     int(s.get("extended", 0)))
-             for s in d["sides"]]
-    return SessionLog(str(d["routine"]["name"]), str(d["routine"]["hash"]), float(d["started"]), sides,
-                      int(d["pauses"]), float(d["paused"]))
+def journal_log(d: object) -> SessionLog:
+    """A journal's ``log`` back into a SessionLog: the history's reader of a log (core.history.log_from_dict),
+    with the session's monotonic start, which the journal keeps; ValueError on a bad one."""
+    log = log_from_dict(d)
+    log.started = float(d["started"])  # type: ignore[index]  (a dict: log_from_dict checked)
+    return log
 
 
 def plan(routine: Routine) -> tuple[Step, ...]:
@@ -879,7 +877,7 @@ class Session:
             if not 0 <= i < len(steps) or not 0 <= float(data["left"]) <= MAX_DURATION * 2 \
                     or not math.isfinite(written) or not math.isfinite(float(data["started"])):
                 raise ValueError("the step is not in the plan")
-            log = log_from_dict(data["log"])
+            log = journal_log(data["log"])
             if len(log.sides) != sum(s.phase is HOLD for s in steps):
                 raise ValueError("its sides are not the plan's")
             _journal_maps(data)  # read now: a bad one is refused before anything changes
@@ -934,7 +932,7 @@ class Session:
     def _interrupted(self, data: dict, t: float) -> list[Effect]:
         """The journal's session as an interrupted one, for the history (nothing if its log is unreadable)."""
         try:
-            log = log_from_dict(data["log"])
+            log = journal_log(data["log"])
             log.ended = Ending.INTERRUPTED
             log.duration = max(0.0, float(data["t"]) - float(data.get("shift", 0.0)) - log.started)
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
@@ -1053,7 +1051,7 @@ class Session:
         target = self._state  # lead-in, or running (the table's NO_LEAD_IN)
         # still in the library: a library that changed it answered the offer (_take_library)
         index, routine = self._journal_routine(data)
-        out.extend(self._take_up(index, data, plan(routine), log_from_dict(data["log"]), t,
+        out.extend(self._take_up(index, data, plan(routine), journal_log(data["log"]), t,
                                  elapsed=0.0, shift=t - float(data["t"])))
         self._state = target
         self._do_resume(t, out, PAUSED)
