@@ -54,6 +54,12 @@ class Renderer:
     def font(self, size: int, bold: bool = True) -> ImageFont.FreeTypeFont:
         return self.assets.font(size, bold)
 
+    def largest_fitting(self, text: str, sizes: tuple[int, ...], room: int, *, bold: bool = True,
+                        extra: int = 0) -> int | None:
+        """The first of ``sizes`` (largest first) in which ``text``, plus ``extra`` pixels, fits ``room``;
+        None when none does (the caller then shortens at its smallest): shrink before shortening."""
+        return next((n for n in sizes if width(self.font(n, bold), text) + extra <= room), None)
+
     def render(self, frame: Frame) -> Image.Image:
         image = Image.new("1", self.size, 0)
         draw = ImageDraw.Draw(image)
@@ -196,9 +202,9 @@ class Renderer:
         title = self.short_title(frame, 10, room)
         left = time_left(frame).removesuffix(" left")
         need = 4 + width(self.font(10, False), left) if left else 0
-        size = next((n for n in (11, 10) if width(self.font(n), title) + need <= room), 0)
-        if not size:
-            size, left = next((n for n in (11, 10) if width(self.font(n), title) <= room), 10), ""
+        size = self.largest_fitting(title, (11, 10), room, extra=need)
+        if size is None:
+            size, left = self.largest_fitting(title, (11, 10), room) or 10, ""
         took = self.text(draw, xy, title, size, max_width=room)
         if left:
             self.text(draw, (xy[0] + took + 4, xy[1] + 1), left, 10, bold=False)
@@ -214,7 +220,7 @@ class Renderer:
             draw.text((127, 0), f"{frame.index}/{frame.count}", font=self.font(10, False), fill=1, anchor="ra")
         y = self.lines(draw, (0, 0), frame.title, 13, 2, bold=True, max_width=104 if frame.count > 1 else 128)
         line = f"{frame.detail}  {total_text(frame)}"
-        size = next((n for n in (11, 10) if width(self.font(n, False), line) <= 128), 10)  # shrink, then shorten
+        size = self.largest_fitting(line, (11, 10), 128, bold=False) or 10
         self.text(draw, (0, max(y, 18) + 2), line, size, bold=False)
         self.text(draw, (0, 48), frame.text.upper(), 11)
 
@@ -274,7 +280,7 @@ class Renderer:
     def done(self, image, draw, frame: Frame) -> None:
         took = self.text(draw, (127, 3), clock_text(frame.duration), 14, anchor="ra", max_width=60)
         title, room = frame.title or "DONE", 128 - took - 6
-        size = next((n for n in (18, 16, 14) if width(self.font(n), title) <= room), 14)  # shrink before shortening
+        size = self.largest_fitting(title, (18, 16, 14), room) or 14
         self.text(draw, (0, 18 - size), title, size, max_width=room)
         if frame.detail:  # the streak, in the room of the routine's name (shown again on idle)
             self.text(draw, (0, 22), f"{frame.completed}/{frame.count} done, {frame.skipped} skipped", 11)
@@ -378,7 +384,7 @@ class Renderer:
     def compact_idle(self, image, draw, frame: Frame) -> None:
         self.text(draw, (0, 0), frame.title, 12)
         line = f"{total_text(frame)}  {frame.text}"
-        size = next((n for n in (10, 9) if width(self.font(n, False), line) <= 128), 9)  # shrink, then shorten
+        size = self.largest_fitting(line, (10, 9), 128, bold=False) or 9
         self.text(draw, (0, 17), line, size, bold=False)
 
     def compact_done(self, image, draw, frame: Frame) -> None:
