@@ -40,7 +40,8 @@ from pathlib import Path
 import pytest
 
 from stretchbox.adapters.export import EXPORT_NAME, REQUEST_FILE, STAGED, UNIT
-from tests.system.test_unit_in_container import ERRNAME, Container, booted, mount_table, wait_until, why_not
+from tests.system.test_unit_in_container import (ERRNAME, USER_FILES, Container, booted, make_users, mount_table,
+                                                  wait_until, why_not)
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL = ROOT / "systemd" / "install.sh"
@@ -159,12 +160,8 @@ def _boot(base: Path, images: dict[str, Path], loops: dict[str, str]):
     (fixtures / "probe.py").write_text(PROBE)
 
     # The stretchbox user exists before the boot (install.sh's useradd on a Pi), made by systemd-sysusers.
-    sysusers = base / "stretchbox.conf"
-    sysusers.write_text('u stretchbox - "stretchbox" /var/lib/stretchbox /usr/sbin/nologin\n')
-    users = base / "users"
-    (users / "etc").mkdir(parents=True)
-    subprocess.run(["systemd-sysusers", f"--root={users}", *sorted(map(str, Path("/usr/lib/sysusers.d").glob("*.conf"))),
-                    str(sysusers)], check=True, capture_output=True, timeout=60)
+    sysusers, users = base / "stretchbox.conf", base / "users"
+    make_users(sysusers, 'u stretchbox - "stretchbox" /var/lib/stretchbox /usr/sbin/nologin\n', users)
     uid = int(next(line.split(":")[2] for line in (users / "etc/passwd").read_text().splitlines()
                    if line.startswith("stretchbox:")))
     # The state folder as the service leaves it: its own user's, 0750, the CSV 0600 (UMask=0077).
@@ -185,7 +182,7 @@ def _boot(base: Path, images: dict[str, Path], loops: dict[str, str]):
             f"--bind-ro={root}/usr/local:/usr/local",
             f"--bind-ro={sysusers}:/etc/sysusers.d/stretchbox.conf",
             f"--bind-ro={base}/machine-id:/etc/machine-id",
-            *(f"--bind={users}/etc/{name}:/etc/{name}" for name in ("passwd", "group", "shadow", "gshadow")),
+            *(f"--bind={users}/etc/{name}:/etc/{name}" for name in USER_FILES),
             f"--bind={state}:{STATE}",
             f"--bind-ro={fixtures}:{PROBE_DIR}",
             *(f"--bind={loop}" for loop in loops.values()),

@@ -293,6 +293,25 @@ class Container:
             os.close(fd)
 
 
+# install.sh's useradd (printed under --root); the groups gpio and i2c come with Raspberry Pi OS.
+DEVICE_USERS = ('g gpio -\ng i2c -\nu stretchbox - "stretchbox" /var/lib/stretchbox /usr/sbin/nologin\n'
+                "m stretchbox gpio\nm stretchbox i2c\n")
+USER_FILES = ("passwd", "group", "shadow", "gshadow")
+
+
+def make_users(conf: Path, text: str, users: Path) -> None:
+    """The container's users, made before its boot: ``conf`` (its /etc/sysusers.d/stretchbox.conf) holds
+    ``text``, and the host's systemd-sysusers writes USER_FILES under ``users/etc`` from every file the
+    container's own sysusers reads, so that one finds nothing to add. On a Pi install.sh's useradd ran long
+    before the boot; a unit with User=stretchbox and no default dependencies (the splash) may otherwise
+    start before the container's systemd-sysusers.service has made the user, and fail with 217/USER (seen)."""
+    conf.parent.mkdir(parents=True, exist_ok=True)
+    conf.write_text(text)
+    (users / "etc").mkdir(parents=True)
+    subprocess.run(["systemd-sysusers", f"--root={users}", *sorted(str(c) for c in Path("/usr/lib/sysusers.d")
+                    .glob("*.conf")), str(conf)], check=True, capture_output=True, timeout=60)
+
+
 def leader_of(nspawn_pid: int) -> int | None:
     """The container's PID 1, seen from the host: the descendant of nspawn that is pid 1 in its namespace."""
     todo = [nspawn_pid]
@@ -647,21 +666,8 @@ def container(tmp_path_factory):
     os.mkfifo(fixtures / "buttons", 0o644)  # written by root (the test), read by the service user
     fixtures.chmod(0o755)
     state.mkdir()
-    (etc / "sysusers.d").mkdir(parents=True)
-    # install.sh prints its useradd under --root; groups gpio and i2c come with Raspberry Pi OS.
-    (etc / "sysusers.d/stretchbox.conf").write_text(
-        "g gpio -\ng i2c -\n"
-        'u stretchbox - "stretchbox" /var/lib/stretchbox /usr/sbin/nologin\n'
-        "m stretchbox gpio\nm stretchbox i2c\n")
-    # The users exist before PID 1 starts, as on a Pi (install.sh's useradd ran long before the boot): the
-    # splash (User=stretchbox, no default dependencies) otherwise starts before the container's
-    # systemd-sysusers.service has made the user, and fails with 217/USER (seen). Made by systemd-sysusers
-    # from the files the container's own reads, so that one finds nothing to add.
     users = base / "users"
-    (users / "etc").mkdir(parents=True)
-    subprocess.run(["systemd-sysusers", f"--root={users}", *sorted(str(c) for c in Path("/usr/lib/sysusers.d")
-                    .glob("*.conf")), str(etc / "sysusers.d/stretchbox.conf")], check=True, capture_output=True,
-                   timeout=60)
+    make_users(etc / "sysusers.d/stretchbox.conf", DEVICE_USERS, users)
     (etc / "machine-id").write_text(uuid.uuid4().hex + "\n")
 
     console = base / "console.log"
@@ -673,7 +679,7 @@ def container(tmp_path_factory):
             f"--bind={units}:/etc/systemd/system",
             f"--bind-ro={etc}/sysusers.d/stretchbox.conf:/etc/sysusers.d/stretchbox.conf",
             f"--bind-ro={etc}/machine-id:/etc/machine-id",
-            *(f"--bind={users}/etc/{name}:/etc/{name}" for name in ("passwd", "group", "shadow", "gshadow")),
+            *(f"--bind={users}/etc/{name}:/etc/{name}" for name in USER_FILES),
             f"--bind={state}:{STATE}",
             f"--bind={journal_dir}:/var/log/journal",
             f"--bind-ro={ROOT}/tests:{TEST_DIR}/tests",

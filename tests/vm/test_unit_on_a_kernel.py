@@ -21,7 +21,6 @@ import os
 import shutil
 import subprocess
 import uuid
-from pathlib import Path
 
 from tests.system import test_unit_in_container as box
 from tests.vm import kernel
@@ -63,11 +62,7 @@ def test_the_installed_unit_runs_on_the_kernels_gpio_and_its_device_policy_is_wh
     (units / "stretchbox-no-gpio.service.d/50-test-on-a-kernel.conf").write_text(DROPIN + NO_GPIO_DROPIN)
     fixtures.mkdir()
     (fixtures / "pi-cpuinfo").write_text(box.PI_CPUINFO)
-    (tree / "sysusers.conf").write_text('g gpio -\ng i2c -\nu stretchbox - "stretchbox" /var/lib/stretchbox '
-                                        "/usr/sbin/nologin\nm stretchbox gpio\nm stretchbox i2c\n")
-    (users / "etc").mkdir(parents=True)
-    subprocess.run(["systemd-sysusers", f"--root={users}", *sorted(str(c) for c in Path("/usr/lib/sysusers.d")
-                    .glob("*.conf")), str(tree / "sysusers.conf")], check=True, capture_output=True, timeout=60)
+    box.make_users(tree / "sysusers.conf", box.DEVICE_USERS, users)
     (tree / "machine-id").write_text(uuid.uuid4().hex + "\n")
     # Read-only in the VM: everything made above. Written there: the state and the journal (tmpfs).
     argv = ["systemd-nspawn", "-D", "/", "--volatile=yes", "--register=no", "--keep-unit", "--console=pipe",
@@ -77,7 +72,7 @@ def test_the_installed_unit_runs_on_the_kernels_gpio_and_its_device_policy_is_wh
             f"--bind-ro={units}:/etc/systemd/system",
             f"--bind-ro={tree}/sysusers.conf:/etc/sysusers.d/stretchbox.conf",
             f"--bind-ro={tree}/machine-id:/etc/machine-id",
-            *(f"--bind-ro={users}/etc/{name}:/etc/{name}" for name in ("passwd", "group", "shadow", "gshadow")),
+            *(f"--bind-ro={users}/etc/{name}:/etc/{name}" for name in box.USER_FILES),
             f"--bind-ro={kernel.ROOT}/tests:{box.TEST_DIR}/tests",
             f"--bind-ro={fixtures}:{box.TEST_DIR}/fixtures",
             "--bind=/dev/gpiochip0",
