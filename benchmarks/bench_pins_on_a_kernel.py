@@ -89,7 +89,7 @@ def main() -> None:
     if reason is not None:
         raise SystemExit(f"no VM: {reason}")
     with tempfile.TemporaryDirectory() as out:
-        boot = kernel.boot(f'sim_chip pi pinctrl-bcm2835 54 >/dev/null\n"$PY" benchmarks/{Path(__file__).name} '
+        boot = kernel.boot(f'{kernel.SIM_CHIP}\n"$PY" benchmarks/{Path(__file__).name} '
                            f"--here --duration {args.duration} --warmup {args.warmup}", Path(out),
                            timeout=120 + 6 * (args.duration + args.warmup) * len(VARIANTS))
     print(boot.output, end="")

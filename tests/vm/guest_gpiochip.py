@@ -32,15 +32,21 @@ SETTLE = 0.4  # s for the kernel's debounce and the edge thread, with room for t
 class SimChip:
     """A gpio-sim chip made through configfs; a line is driven from outside through its sysfs pull."""
 
-    def __init__(self, name: str, label: str, lines: int = 54):
-        self.config = CONFIGFS / name
-        (self.config / "bank0").mkdir(parents=True)
-        (self.config / "bank0" / "num_lines").write_text(str(lines))
-        (self.config / "bank0" / "label").write_text(label)
-        (self.config / "live").write_text("1")
+    def __init__(self, config: Path):
+        """The live chip configfs holds at ``config`` (made by ``make``, in this process or another)."""
+        self.config = config
         self.name = (self.config / "bank0" / "chip_name").read_text().strip()
         self.path = Path("/dev") / self.name
         self.sysfs = Path("/sys/devices/platform") / (self.config / "dev_name").read_text().strip() / self.name
+
+    @classmethod
+    def make(cls, name: str, label: str, lines: int = 54) -> SimChip:
+        config = CONFIGFS / name
+        (config / "bank0").mkdir(parents=True)
+        (config / "bank0" / "num_lines").write_text(str(lines))
+        (config / "bank0" / "label").write_text(label)
+        (config / "live").write_text("1")
+        return cls(config)
 
     def drive(self, line: int, high: bool) -> None:
         (self.sysfs / f"sim_gpio{line}" / "pull").write_text("pull-up" if high else "pull-down")
@@ -57,8 +63,8 @@ class SimChip:
 @pytest.fixture
 def chips():
     """Two chips, the Pi's second, so finding it by label is not finding gpiochip0."""
-    other = SimChip("other", "gpio-expander")
-    pi = SimChip("pi", "pinctrl-bcm2835")
+    other = SimChip.make("other", "gpio-expander")
+    pi = SimChip.make("pi", "pinctrl-bcm2835")
     yield other, pi
     pi.remove()
     other.remove()
@@ -211,7 +217,7 @@ def test_a_passive_buzzer_gets_gpiozeros_default_pins_for_its_pwm():
     from stretchbox.adapters.buzzer import sound_devices
     from stretchbox.config import Buzzer
 
-    pi = SimChip("pi", "pinctrl-bcm2835")
+    pi = SimChip.make("pi", "pinctrl-bcm2835")
     factory = ChipFactory(pi.path)
     try:
         sound, motor = sound_devices(Buzzer(kind="passive", pin="GPIO18", vibration_pin="GPIO23"), factory)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.system.test_unit_in_container import UNIT, booted, wait_until  # noqa: E402
+from tests.vm.guest_gpiochip import CONFIGFS, SimChip  # noqa: E402
 
 CONTROL = "stretchbox-no-gpio.service"
-SIM = Path("/sys/kernel/config/gpio-sim/pi")
 BOOT_TIMEOUT = 300  # s: systemd and Python on an emulated CPU
 
 
@@ -41,8 +41,7 @@ def main() -> None:
     state.mkdir()
     at = argv.index("-b")
     argv = argv[:at] + [f"--bind={state}:/var/lib/stretchbox"] + argv[at:]
-    pull = Path("/sys/devices/platform") / (SIM / "dev_name").read_text().strip() / \
-        (SIM / "bank0/chip_name").read_text().strip() / "sim_gpio17" / "pull"
+    chip = SimChip(CONFIGFS / "pi")  # made by the boot script (kernel.SIM_CHIP)
     out["proc_devices"] = Path("/proc/devices").read_text()
     # What a Pi's udev rules make of the node (root:gpio, 0660); the VM has no udev. The group's number
     # is the container's (its /etc/group is bound in).
@@ -55,13 +54,13 @@ def main() -> None:
     console = Path("/run/console.log")
     try:
         with booted(argv, console, state, Path("/run"), boot_timeout=BOOT_TIMEOUT) as c:
-            see(c, state, pull, out)
+            see(c, state, chip, out)
     finally:
         Path(sys.argv[2]).with_name("console.txt").write_text(console.read_text() if console.exists() else "")
     Path(sys.argv[2]).write_text(json.dumps(out))
 
 
-def see(c, state: Path, pull: Path, out: dict) -> None:
+def see(c, state: Path, chip: SimChip, out: dict) -> None:
     """Start the service, press A, read what happened; then the control."""
     out["device_allow"] = " ".join(line.split("=", 1)[1] for line in c.systemctl(
         "show", UNIT, "-p", "DeviceAllow").stdout.splitlines())
@@ -71,9 +70,9 @@ def see(c, state: Path, pull: Path, out: dict) -> None:
         out["journal"] = c.journal(UNIT) + c.journal()[-6000:]
         return
     out["frames_before_press"] = len(c.panel())
-    pull.write_text("pull-down")
+    chip.drive(17, False)  # button A down ...
     time.sleep(0.3)
-    pull.write_text("pull-up")
+    chip.drive(17, True)  # ... and up
     try:
         wait_until(lambda: (state / "journal.json").exists() and len(c.panel()) > out["frames_before_press"],
                    60, "the routine to start")

@@ -27,20 +27,13 @@ PYTHON = Path(os.environ.get("VIRTUAL_ENV") or ROOT / ".venv") / "bin" / "python
 # /proc/cpuinfo when there is no device tree): bind-mounted over the guest's /proc/cpuinfo.
 ZERO_2_W_CPUINFO = "processor\t: 0\nHardware\t: BCM2835\nRevision\t: 902120\nModel\t\t: Raspberry Pi Zero 2 W Rev 1.0\n"
 
-# gpio-sim through configfs: one chip labelled like the Zero 2 W's GPIO controller, 54 lines, as
-# /dev/gpiochipN. A line is driven from outside through its sysfs "pull" (pull-up: high, pull-down:
-# low), which is what a button between the pin and ground does to a pulled-up input.
-GPIO_SIM_SETUP = r"""
-sim_chip() {  # name label lines -> prints the chip's /dev path
-    d=/sys/kernel/config/gpio-sim/$1
-    mkdir -p "$d/bank0"
-    echo "$3" > "$d/bank0/num_lines"
-    echo "$2" > "$d/bank0/label"
-    echo 1 > "$d/live"
-    echo "/dev/$(cat "$d/bank0/chip_name")"
-}
+# Before the script: the board revision over /proc/cpuinfo. gpio-sim chips are made by the script
+# (tests/vm/guest_gpiochip.py SimChip; SIM_CHIP makes the one chip a Zero 2 W has).
+SETUP = r"""
 printf '%s' "$CPUINFO" > /run/cpuinfo && mount --bind /run/cpuinfo /proc/cpuinfo
 """
+SIM_CHIP = '"$PY" -c "from tests.vm.guest_gpiochip import SimChip; SimChip.make(\'pi\', \'pinctrl-bcm2835\')"'
+
 
 
 @dataclass
@@ -80,7 +73,7 @@ def require() -> None:
 
 
 def boot(script: str, out: Path, *, timeout: float = 900, memory_mb: int = 1024) -> Boot:
-    """Run ``script`` (sh) as root in the VM, with GPIO_SIM_SETUP's helpers, ``$PY`` (the venv's Python),
+    """Run ``script`` (sh) as root in the VM, after SETUP, with ``$PY`` (the venv's Python),
     ``$ROOT`` (the project) and ``$OUT`` (``out``, shared read-write) set; cwd is ``$ROOT``; ``$TMPDIR``
     a tmpfs. The host's files are read-only in the VM."""
     out.mkdir(parents=True, exist_ok=True)
@@ -88,7 +81,7 @@ def boot(script: str, out: Path, *, timeout: float = 900, memory_mb: int = 1024)
         (out / name).unlink(missing_ok=True)
     (out / "run.sh").write_text(
         f"export PY={PYTHON} ROOT={ROOT} OUT=/run/out CPUINFO='{ZERO_2_W_CPUINFO}'\n"
-        f"{GPIO_SIM_SETUP}\ncd \"$ROOT\"\n{script}\n")
+        f"{SETUP}\ncd \"$ROOT\"\n{script}\n")
     command = [
         "qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", str(memory_mb),
         "-nographic", "-no-reboot", "-net", "none",

@@ -78,8 +78,7 @@ def test_the_installed_unit_runs_on_the_kernels_gpio_and_its_device_policy_is_wh
             "--bind=/dev/gpiochip0",
             "-b", "systemd.firstboot=off"]
     (tmp_path / "argv.json").write_text(json.dumps(argv))
-    boot = kernel.boot(f'sim_chip pi pinctrl-bcm2835 54 >/dev/null\n'
-                       f'"$PY" tests/vm/guest_unit.py {tmp_path / "argv.json"} "$OUT/result.json"', tmp_path / "vm",
+    boot = kernel.boot(f'{kernel.SIM_CHIP}\n"$PY" tests/vm/guest_unit.py {tmp_path / "argv.json"} "$OUT/result.json"', tmp_path / "vm",
                        memory_mb=1536)
     assert boot.status == 0, boot.output
     result = json.loads((boot.out / "result.json").read_text())
